@@ -1,0 +1,115 @@
+"""The command line: parse arguments, call the engine, print, map outcomes to exit codes.
+
+This is the only module that prints for the user and exits. Library code raises
+`generator.errors.ValgenError` (could not run, exit 2) or returns results whose
+verdict the command maps to 0 (OK) or 1 (not OK).
+
+Each subcommand is one `_cmd_<name>` function registered in `_build_parser`.
+Heavy imports happen inside the command functions, so `valgen check` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from generator.errors import EXIT_COULD_NOT_RUN, EXIT_NOT_OK, EXIT_OK, ValgenError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that exits 2 with a one-line hint instead of its usage dump on bad arguments."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        sys.stderr.write(f"  fix: run '{self.prog} --help' for the accepted arguments\n")
+        raise SystemExit(EXIT_COULD_NOT_RUN)
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from generator.check import run_check
+    from generator.check.report import format_json, format_text, list_rules_text
+
+    if args.list_rules:
+        sys.stdout.write(list_rules_text())
+        return EXIT_OK
+    result = run_check(Path(args.path))
+    out = format_json(result) if args.format == "json" else format_text(result)
+    sys.stdout.write(out)
+    return EXIT_NOT_OK if result.has_errors_or_warnings else EXIT_OK
+
+
+def _cmd_trace(args: argparse.Namespace) -> int:
+    from generator.check import load_for_trace
+    from generator.check.trace import format_trace
+
+    model = load_for_trace(Path(args.path))
+    sys.stdout.write(format_trace(model, args.id))
+    return EXIT_OK
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from generator.load.schema import write_schemas
+
+    written = write_schemas(Path(args.out))
+    for path in written:
+        sys.stdout.write(f"wrote {path}\n")
+    return EXIT_OK
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="valgen", description="Validation documentation for 21 CFR Part 11 records systems on S3.")
+    parser.add_argument("--version", action="version", version=f"valgen {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    p = sub.add_parser("check", help="check the content: schema, IDs, links, coverage, change control")
+    p.add_argument("path", nargs="?", default=".", help="repository or content folder (default: .)")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    p.add_argument("--list-rules", action="store_true", help="list every rule with its code, severity and fix")
+    p.set_defaults(handler=_cmd_check)
+
+    p = sub.add_parser("trace", help="print an item's chain up to regulation clauses and down to test cases")
+    p.add_argument("id", help="an item ID such as URS-001")
+    p.add_argument("--path", default=".", help="repository or content folder (default: .)")
+    p.set_defaults(handler=_cmd_trace)
+
+    p = sub.add_parser("schema", help="write a JSON Schema for every content file kind")
+    p.add_argument("--out", default="schemas", help="output folder (default: schemas)")
+    p.set_defaults(handler=_cmd_schema)
+
+    # Further subcommands register below this line (one block each).
+    return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("valgen")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except ValgenError as exc:
+        sys.stderr.write(exc.render())
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("valgen: interrupted\n")
+        return EXIT_COULD_NOT_RUN
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
