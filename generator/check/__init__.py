@@ -1,1 +1,94 @@
-"""check."""
+"""Rules over the model: IDs, links, coverage and change control, each a registered function.
+
+Every rule is declared with its code where it is defined (`@rule("LNK001")`); the
+code's severity, title and fix live in `generator.model.findings.RULES`, and the
+registry refuses a code used twice. Rules yield every finding; none stops early.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator import model as m
+from generator.load import LoadResult, load_content
+from generator.model.findings import RULES, Finding, Severity
+
+RuleFunction = Callable[[m.Model], Iterator[Finding]]
+_REGISTRY: dict[str, RuleFunction] = {}
+
+
+def rule(code: str) -> Callable[[RuleFunction], RuleFunction]:
+    """Register a model rule under its code (which must be in the RULES table, once)."""
+    if code not in RULES:
+        raise RuntimeError(f"rule {code} is not in the RULES table")
+    if code in _REGISTRY:
+        raise RuntimeError(f"rule {code} is registered twice")
+
+    def register(function: RuleFunction) -> RuleFunction:
+        _REGISTRY[code] = function
+        return function
+
+    return register
+
+
+def finding(code: str, source: m.Source | None, message: str, expected: str, fix: str | None = None) -> Finding:
+    return Finding(code=code, source=source, message=message, expected=expected,
+                   fix=fix if fix is not None else RULES[code].fix)
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """Covered / total at one level of the trace."""
+
+    level: str
+    covered: int
+    total: int
+
+    @property
+    def percent(self) -> float:
+        return 100.0 if self.total == 0 else 100.0 * self.covered / self.total
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    files: tuple[Path, ...]
+    model: m.Model
+    findings: tuple[Finding, ...]
+    coverage: tuple[Coverage, ...]
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for f in self.findings if f.severity is severity)
+
+    @property
+    def has_errors_or_warnings(self) -> bool:
+        return any(f.severity in (Severity.ERROR, Severity.WARNING) for f in self.findings)
+
+
+def run_check(root: Path) -> CheckResult:
+    """Load everything under `root` and apply every rule. Raises ValgenError only if root is unreadable."""
+    loaded = load_content(root)
+    return check_loaded(loaded)
+
+
+def check_loaded(loaded: LoadResult) -> CheckResult:
+    from generator.check import rules as _rules  # noqa: F401  (registers the rules)
+
+    findings = list(loaded.findings)
+    for function in _REGISTRY.values():
+        findings.extend(function(loaded.model))
+    findings.sort(key=Finding.sort_key)
+    from generator.check.rules import coverage
+
+    return CheckResult(loaded.files, loaded.model, tuple(findings), tuple(coverage(loaded.model)))
+
+
+def load_for_trace(root: Path) -> m.Model:
+    return load_content(root).model
+
+
+def registered_codes() -> list[str]:
+    from generator.check import rules as _rules  # noqa: F401
+
+    return sorted(_REGISTRY)

@@ -34,8 +34,8 @@ __all__ = [
     "Risk",
     "Section",
     "Setting",
-    "Source",
     "Sop",
+    "Source",
     "Step",
     "TestCase",
     "Urs",
@@ -58,7 +58,7 @@ class Source:
         return f"{self.path}:{self.line}:{self.column}"
 
 
-class DocumentKind(str, enum.Enum):
+class DocumentKind(enum.StrEnum):
     """The kinds of content file; each has its own JSON Schema."""
 
     REGULATIONS = "regulations"
@@ -89,6 +89,12 @@ ID_PATTERNS: Mapping[str, re.Pattern[str]] = {
     "document": re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$"),
 }
 
+ID_EXAMPLES: Mapping[str, str] = {
+    "clause": "21CFR11.10(e) or ANNEX11-9", "urs": "URS-001", "risk": "RISK-001", "fs": "FS-001",
+    "ds": "DS-001", "sop": "SOP-001", "iq": "IQ-001", "oq": "OQ-001", "pq": "PQ-001", "section": "VP-1",
+    "criterion": "AC-01", "document": "VG-URS",
+}
+
 # Which item kind a document kind holds.
 ITEM_KIND_OF_DOCUMENT: Mapping[DocumentKind, str] = {
     DocumentKind.REGULATIONS: "clause",
@@ -114,7 +120,7 @@ def kind_of_id(item_id: str) -> str | None:
     return None
 
 
-class LinkKind(str, enum.Enum):
+class LinkKind(enum.StrEnum):
     """Typed links, always from child to parent (see DESIGN.md, the content model)."""
 
     TRACES_TO = "traces_to"  # URS -> regulation clause
@@ -289,7 +295,7 @@ def classify_risk(severity: str, probability: str, detectability: str) -> tuple[
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Risk(Item):
-    """A risk scenario with its GAMP 5 assessment and mitigations."""
+    """A risk with its GAMP 5 assessment and mitigations. `text` holds the scenario."""
 
     severity: str
     probability: str
@@ -326,15 +332,17 @@ class DesignSpec(Item):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Sop(Item):
-    """A standard operating procedure: the procedural control for one or more URS."""
+    """A standard operating procedure: the procedural control for one or more URS. `text` holds the purpose."""
 
-    purpose: str
     responsibilities: tuple[str, ...]
     procedure: tuple[str, ...]
 
+    @property
+    def purpose(self) -> str:
+        return self.text
+
     def _extra_content(self) -> dict[str, Any]:
         return {
-            "purpose": self.purpose,
             "responsibilities": list(self.responsibilities),
             "procedure": list(self.procedure),
         }

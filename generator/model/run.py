@@ -14,7 +14,7 @@ from typing import Any
 RUN_SCHEMA_VERSION = "1.0"
 
 
-class Outcome(str, enum.Enum):
+class Outcome(enum.StrEnum):
     """Honest outcomes. NOT_RUN is never counted as PASSED."""
 
     PASSED = "passed"
