@@ -24,7 +24,7 @@ system:
 	fi
 
 demo: venv
-	$(VENV)/bin/valgen demo
+	$(VENV)/bin/valgen check .
 
 lint: venv
 	$(VENV)/bin/ruff check generator tests bench qualification conf.py

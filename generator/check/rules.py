@@ -59,7 +59,7 @@ def wrong_link_kinds(model: m.Model) -> Iterator[Finding]:
             if target.kind not in allowed:
                 names = ", ".join(k.upper() if k != "clause" else "regulation clause" for k in sorted(allowed))
                 yield finding("LNK002", link.source,
-                              f"{item.id} {link.kind.value.replace('_', ' ')} {target.id}, a {target.kind} item",
+                              f"{item.id} {link.kind.value.replace('_', ' ')} {target.id}, {m.KIND_NAMES[target.kind]}",
                               f"'{link.kind.value}' links to: {names}")
 
 

@@ -165,10 +165,13 @@ class _DocumentReader:
         """Validate the keys of one mapping; returns attr -> value for the valid ones (defaults filled)."""
         keys = list(keys)
         self.unknown_keys(data, [k.key for k in keys], what)
+        # a misspelt key already reported with its did-you-mean is not reported missing as well
+        misspelt = {close for key in data if key not in {k.key for k in keys}
+                    for close in difflib.get_close_matches(key, [k.key for k in keys], n=1, cutoff=0.6)}
         values: dict[str, Any] = {}
         for k in keys:
             if k.key not in data:
-                if k.required:
+                if k.required and k.key not in misspelt:
                     kind_words = f"one of {', '.join(str(e) for e in k.enum)}" if k.enum else _TYPE_WORDS[k.type]
                     self.add("SCH003", data.source, f"{what} has no '{k.key}'",
                              f"'{k.key}': {kind_words} — {k.description}",
@@ -198,7 +201,7 @@ class _DocumentReader:
                 return self.bad_id(value, k, where, what)
             if k.pattern is not None and k.attr != "id" and not _matches(k.pattern, value):
                 self.add("SCH002", where, f"'{k.key}' of {what} is '{value}', which is not of the required form",
-                         f"a value matching {k.pattern}", f"correct '{k.key}'")
+                         k.form or f"a value matching {k.pattern}", f"write '{k.key}' as {k.form or 'shown'}")
                 return _INVALID
         elif t == spec.INTEGER:
             if not isinstance(value, int) or isinstance(value, bool):

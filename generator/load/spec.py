@@ -32,6 +32,7 @@ class KeySpec:
     enum: tuple[Any, ...] | None = None
     pattern: str | None = None
     default: Any = None
+    form: str | None = None  # the pattern in words, for messages
 
 
 # Attribute -> (YAML key per item kind where it differs, description, closed set)
@@ -145,9 +146,9 @@ APPROVAL_KEYS: tuple[KeySpec, ...] = (
     KeySpec("name", "name", STRING, True, "Printed name of the signer."),
     KeySpec("meaning", "meaning", STRING, True, "Meaning of the signature.", m.APPROVAL_MEANINGS),
     KeySpec("time", "time", STRING, True, "UTC time of signing, ISO 8601 with Z.",
-            pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$"),
+            pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$", form="a UTC time such as 2026-11-28T09:30:00Z"),
     KeySpec("fingerprint", "fingerprint", STRING, True, "Fingerprint of the document content approved.",
-            pattern=r"^sha256:[0-9a-f]{64}$"),
+            pattern=r"^sha256:[0-9a-f]{64}$", form="'sha256:' and 64 hexadecimal digits"),
     KeySpec("signature", "signature", STRING, False, "Detached signature over the approval (base64)."),
 )
 STEP_KEYS: tuple[KeySpec, ...] = (
@@ -163,7 +164,7 @@ SETTING_KEYS: tuple[KeySpec, ...] = (
 LINK_KEYS: tuple[KeySpec, ...] = (
     KeySpec("id", "target", STRING, True, "The linked item's ID."),
     KeySpec("fingerprint", "fingerprint", STRING, False, "The target's fingerprint when the link was last reviewed.",
-            pattern=r"^sha256:[0-9a-f]{64}$"),
+            pattern=r"^sha256:[0-9a-f]{64}$", form="'sha256:' and 64 hexadecimal digits (see 'valgen trace ID')"),
 )
 CRITERION_MEASURES = ("cases_passed", "no_case_not_run", "deviations_closed", "coverage_complete",
                       "documents_approved")

@@ -95,6 +95,13 @@ ID_EXAMPLES: Mapping[str, str] = {
     "criterion": "AC-01", "document": "VG-URS",
 }
 
+# Item kinds as a sentence names them, with their article.
+KIND_NAMES: Mapping[str, str] = {
+    "clause": "a regulation clause", "urs": "a URS", "risk": "a risk", "fs": "an FS", "ds": "a DS",
+    "sop": "an SOP", "iq": "an IQ case", "oq": "an OQ case", "pq": "a PQ case", "section": "a plan section",
+    "unknown": "an item of unknown kind",
+}
+
 # Which item kind a document kind holds.
 ITEM_KIND_OF_DOCUMENT: Mapping[DocumentKind, str] = {
     DocumentKind.REGULATIONS: "clause",
