@@ -61,6 +61,23 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_esign(args: argparse.Namespace) -> int:
+    """demo-keys, sign, verify, approve (issue 7); the work is in generator.esign.commands."""
+    from generator.esign import commands
+
+    opt = {"signatories": args.signatories, "revocations": args.revocations} if args.command != "demo-keys" else {}
+    if args.command == "demo-keys":
+        sys.stdout.write(commands.run_demo_keys(Path(args.dir), fresh=args.fresh))
+        return EXIT_OK
+    if args.command == "verify":
+        text, ok = commands.run_verify(Path(args.binder), trust=args.trust, **opt)
+        sys.stdout.write(text)
+        return EXIT_OK if ok else EXIT_NOT_OK
+    run = commands.run_sign if args.command == "sign" else commands.run_approve
+    sys.stdout.write(run(Path(args.file), args.signer, args.meaning, keys=args.keys, state=args.state, **opt))
+    return EXIT_OK
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="valgen", description="Validation documentation for 21 CFR Part 11 records systems on S3.")
     parser.add_argument("--version", action="version", version=f"valgen {_version()}")
@@ -83,6 +100,29 @@ def _build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_schema)
 
     # Further subcommands register below this line (one block each).
+    # issue 7: e-signatures (generator.esign)
+    p = sub.add_parser("demo-keys", help="create a demo CA, three demo signers (PKCS#12) and a signatories file")
+    p.add_argument("dir", help="output folder")
+    p.add_argument("--fresh", action="store_true", help="random keys instead of the fixed demo keys")
+    p.set_defaults(handler=_cmd_esign)
+    for name, target, meanings, text in (
+            ("sign", "file", ("authored", "reviewed", "approved"), "sign a binder PDF (PAdES) into its next field"),
+            ("approve", "file", ("reviewed", "approved"), "approve one version of a content document")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument(target, metavar="BINDER.pdf" if name == "sign" else "DOCUMENT.yaml")
+        p.add_argument("--signer", required=True, help="your signer ID (first identification component)")
+        p.add_argument("--meaning", required=True, choices=meanings, help="what the signature means")
+        p.add_argument("--keys", type=Path, help="folder holding <signer>.p12 (default: $VALGEN_KEYS_DIR)")
+        p.add_argument("--state", type=Path, help="lockout state folder (default: $VALGEN_STATE_DIR or KEYS/state)")
+        p.add_argument("--signatories", type=Path, help="signatories file (default: requirements/signatories.yaml)")
+        p.add_argument("--revocations", type=Path, help="revocation list (default: revocations.yaml beside it)")
+        p.set_defaults(handler=_cmd_esign)
+    p = sub.add_parser("verify", help="verify a signed binder offline: signatures, changes, trust, manifest, order")
+    p.add_argument("binder", metavar="BINDER.pdf")
+    p.add_argument("--trust", type=Path, help="CA certificate (PEM) to trust (default: the signatories' trust_root)")
+    p.add_argument("--signatories", type=Path, help="signatories file (default: requirements/signatories.yaml)")
+    p.add_argument("--revocations", type=Path, help="revocation list (default: revocations.yaml beside it)")
+    p.set_defaults(handler=_cmd_esign)
     return parser
 
 

@@ -1,0 +1,234 @@
+"""Signing a binder: the refusal rules, the PAdES signature into the next field, and the signature event.
+
+Rules (issue 7): unknown or revoked signer, meaning not allowed, approver who is
+the author, out of order (authored -> reviewed -> approved, 21 CFR 11.10(f)),
+approval of a binder whose VSR does not conclude release. Every rule is checked
+before the passphrase is asked, so a refused signing never costs an attempt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from asn1crypto import x509 as asn1_x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from generator.errors import ValgenError
+from generator.esign.binderfile import FieldInfo, attachments, release_conclusion, signature_fields
+from generator.esign.identity import Credential, Lockout, PassphraseSource, SigningRefused, unlock_credential
+from generator.esign.signatories import Signatories, Signer, format_time, now_utc
+
+__all__ = ["FONT_CANDIDATES", "SignResult", "event_path", "existing_signers", "plan_binder_signature", "sign_binder"]
+
+EVENT_FORMAT = "valgen-signature-event/1"
+# An embedded TrueType font keeps the appearance PDF/A-conformant (ISO 19005: all fonts embedded).
+FONT_CANDIDATES = (
+    Path("/usr/share/fonts/truetype/freefont/FreeSans.ttf"),
+    Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
+)
+MEANING_TEXT = {
+    "authored": "Authored: I am the author of this document",
+    "reviewed": "Reviewed: I have reviewed this document",
+    "approved": "Approved: I approve this document for release",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SignResult:
+    """A signature made: the field, the event written and its content."""
+
+    binder: Path
+    field: str
+    event_path: Path
+    event: dict[str, Any]
+
+
+def event_path(binder: Path, field: str) -> Path:
+    """Where the signature event of `field` is written: beside the binder."""
+    return binder.with_name(f"{binder.stem}.{field}.event.json")
+
+
+def _fingerprint_der(der: bytes) -> str:
+    return "sha256:" + hashlib.sha256(der).hexdigest()
+
+
+def existing_signers(reader: Any) -> dict[str, str]:
+    """field name -> certificate fingerprint of each signature already in the binder."""
+    found: dict[str, str] = {}
+    for sig in reader.embedded_regular_signatures:
+        found[sig.field_name] = _fingerprint_der(sig.signer_cert.dump())
+    return found
+
+
+def _refuse_signer(signatories: Signatories, signer_id: str, meaning: str, now: datetime) -> Signer:
+    """Checks shared by binder signing and content approval."""
+    signer = signatories.signer(signer_id)
+    if signer is None:
+        known = ", ".join(s.id for s in signatories.signers) or "none"
+        raise SigningRefused(f"unknown signer '{signer_id}' (the signatories file {signatories.path} lists: {known})",
+                             fix="use your own signer ID; new signers are added to the signatories file under review")
+    revoked = signatories.revocation(signer, now)
+    if revoked is not None:
+        raise SigningRefused(
+            f"signer '{signer_id}' was revoked at {format_time(revoked.revoked_at)} ({revoked.reason}); "
+            "revoked credentials cannot sign (21 CFR 11.300(c))", where=str(revoked.source),
+            fix="a revoked signer needs a new credential issued and listed in the signatories file")
+    if meaning not in signer.meanings:
+        raise SigningRefused(f"signer '{signer_id}' may not sign with meaning '{meaning}' "
+                             f"(allowed: {', '.join(signer.meanings)})",
+                             fix="sign with an allowed meaning, or have QA change the signatories file")
+    return signer
+
+
+def plan_binder_signature(binder: Path, signatories: Signatories, signer_id: str, meaning: str,
+                          now: datetime) -> tuple[Signer, FieldInfo]:
+    """Every refusal rule for signing `binder`; returns the signer and the field to sign."""
+    from pyhanko.pdf_utils.misc import PdfReadError
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    signer = _refuse_signer(signatories, signer_id, meaning, now)
+    try:
+        with binder.open("rb") as handle:
+            reader = PdfFileReader(handle, strict=False)
+            fields = signature_fields(reader)
+            signed = existing_signers(reader)
+            files = attachments(reader)
+    except OSError as exc:
+        raise ValgenError(f"cannot read {binder}: {exc.strerror}", fix="give the path of a binder PDF") from None
+    except (PdfReadError, ValueError, KeyError) as exc:
+        raise ValgenError(f"{binder} is not a readable PDF: {exc}", fix="give the binder PDF `valgen build` wrote") from None
+    if not fields:
+        raise SigningRefused(f"{binder} has no signature fields named sig-N-<meaning>",
+                             fix="sign a binder built by `valgen build`; it carries the empty signature fields")
+    empty = [f for f in fields if not f.signed]
+    if not empty:
+        raise SigningRefused(f"every signature field of {binder} is already signed",
+                             fix="a signed binder is final; build a new version to sign again")
+    target = empty[0]
+    later_signed = [f.name for f in fields if f.signed and f.number > target.number]
+    if later_signed:
+        raise SigningRefused(f"{binder} is out of order: {', '.join(later_signed)} signed while {target.name} is empty",
+                             fix="the binder's signatures must be made in order; build and sign a new version")
+    if target.meaning != meaning:
+        raise SigningRefused(
+            f"out of order: the next signature of {binder.name} is '{target.meaning}' (field {target.name}), "
+            f"not '{meaning}'; signatures follow authored -> reviewed -> approved (21 CFR 11.10(f))",
+            fix=f"the next signer signs with --meaning {target.meaning}")
+    by_fp = {fp: field for field, fp in signed.items()}
+    if signer.fingerprint in by_fp:
+        earlier = by_fp[signer.fingerprint]
+        if earlier.endswith("-authored") and meaning in ("reviewed", "approved"):
+            raise SigningRefused(
+                f"'{signer_id}' authored {binder.name} ({earlier}) and cannot also sign it as '{meaning}': "
+                "segregation of duties (the approver is not the author)",
+                fix="another person signs this field")
+        raise SigningRefused(f"'{signer_id}' already signed {binder.name} ({earlier}); one person signs a binder once",
+                             fix="another person signs this field")
+    if meaning == "approved":
+        release = release_conclusion(files)
+        if release is None:
+            raise SigningRefused(f"{binder.name} carries no readable binder.json with the VSR conclusion, "
+                                 "so approval for release cannot be checked",
+                                 fix="approve only a binder built by `valgen build`")
+        if not release:
+            raise SigningRefused(f"the Validation Summary Report of {binder.name} does not conclude release for use; "
+                                 "it cannot be approved for release",
+                                 fix="resolve the failed, not-run cases and open deviations, rebuild, then sign")
+    return signer, target
+
+
+def _font() -> Path:
+    for candidate in FONT_CANDIDATES:
+        if candidate.is_file():
+            return candidate
+    raise ValgenError("no TrueType font for the signature appearance (looked for FreeSans and DejaVu Sans)",
+                      fix="install fonts-freefont-ttf")
+
+
+def _pades_sign(source: bytes, credential: Credential, field: str, meaning: str, moment: datetime) -> bytes:
+    from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.pdf_utils.text import TextBoxStyle
+    from pyhanko.sign import fields as sig_fields
+    from pyhanko.sign import signers
+    from pyhanko.sign.signers.pdf_signer import PdfSigningSession
+    from pyhanko.stamp import TextStampStyle
+
+    # fontTools reports tables it drops while subsetting the embedded font; not for the user.
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    signer = credential.signer
+    # The CA certificate goes into the CMS so a verifier can build the chain offline.
+    chain = [asn1_x509.Certificate.load(c.public_bytes(Encoding.DER)) for c in credential.chain]
+    key_signer = signers.SimpleSigner.load_pkcs12_data(credential.pkcs12, chain, passphrase=credential.passphrase)
+
+    class _PinnedTimeSigner(signers.PdfSigner):
+        """The CMS signing time equals the time shown and logged (11.50: one date and time)."""
+
+        def init_signing_session(self, pdf_out: Any, existing_fields_only: bool = False) -> PdfSigningSession:
+            session = super().init_signing_session(pdf_out, existing_fields_only)
+            session.system_time = moment
+            return session
+
+    stamp = TextStampStyle(
+        stamp_text=("%(name)s\n%(title)s\n%(meaning)s\nSigned %(ts)s\nSigner ID %(signer)s, certificate %(fp)s"),
+        timestamp_format="%Y-%m-%d %H:%M:%S UTC",
+        text_box_style=TextBoxStyle(font=GlyphAccumulatorFactory(str(_font()), font_size=9)),
+        border_width=1,
+        background=None,
+    )
+    meta = signers.PdfSignatureMetadata(
+        field_name=field, reason=meaning, name=signer.name, md_algorithm="sha256",
+        subfilter=sig_fields.SigSeedSubFilter.PADES,
+    )
+    pdf_signer = _PinnedTimeSigner(meta, signer=key_signer, stamp_style=stamp)
+    writer = IncrementalPdfFileWriter(io.BytesIO(source), strict=False)
+    out = io.BytesIO()
+    pdf_signer.sign_pdf(writer, existing_fields_only=True, output=out, appearance_text_params={
+        "name": signer.name, "title": signer.title, "meaning": MEANING_TEXT.get(meaning, meaning),
+        "ts": moment.strftime("%Y-%m-%d %H:%M:%S UTC"), "signer": signer.id, "fp": signer.fingerprint[7:23] + "…",
+    })
+    return out.getvalue()
+
+
+def sign_binder(binder: Path, signatories: Signatories, signer_id: str, meaning: str, *, key_file: Path,
+                source: PassphraseSource, lockout: Lockout, now: datetime | None = None) -> SignResult:
+    """Check the rules and the signer's identity, sign the next field in place, write the signature event."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    moment = (now or now_utc()).replace(microsecond=0)
+    signer, target = plan_binder_signature(binder, signatories, signer_id, meaning, moment)
+    credential = unlock_credential(signer, key_file, source, lockout, moment)
+    original = binder.read_bytes()
+    signed = _pades_sign(original, credential, target.name, meaning, moment)
+    reader = PdfFileReader(io.BytesIO(signed), strict=False)
+    ours = next(s for s in reader.embedded_regular_signatures if s.field_name == target.name)
+    event: dict[str, Any] = {
+        "format": EVENT_FORMAT,
+        "binder": binder.name,
+        "field": target.name,
+        "signer": signer.id,
+        "name": signer.name,
+        "title": signer.title,
+        "meaning": meaning,
+        "time": format_time(moment),
+        "revision_signed_sha256": "sha256:" + hashlib.sha256(original).hexdigest(),
+        "signed_range_sha256": "sha256:" + ours.compute_digest("sha256").hex(),
+        "signed_binder_sha256": "sha256:" + hashlib.sha256(signed).hexdigest(),
+        "certificate": signer.fingerprint,
+        "identity_components": list(credential.components),
+        "passphrase_source": source.kind,
+    }
+    tmp = binder.with_name(binder.name + ".signing")
+    tmp.write_bytes(signed)
+    os.replace(tmp, binder)
+    path = event_path(binder, target.name)
+    path.write_text(json.dumps(event, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return SignResult(binder=binder, field=target.name, event_path=path, event=event)
