@@ -78,6 +78,86 @@ def _cmd_esign(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_qualify(args: argparse.Namespace) -> int:
+    """Run IQ/OQ/PQ against a target with a progress display; summary per stage (issue 5)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from generator.model.run import Outcome
+    from generator.qualify.runner import parse_stages, run_qualification, summarize
+
+    console = Console(file=sys.stdout, highlight=False)
+    stages = parse_stages(args.stage)
+    counts = {"failed": 0, "error": 0}
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.fields[last]}"), console=console, transient=False) as progress:
+        task = progress.add_task(f"qualify {','.join(stages)} on {args.target}", total=None, last="starting")
+
+        def on_start(total: int) -> None:
+            progress.update(task, total=total, last="starting the target")
+
+        def on_case(case_id: str, outcome: Outcome) -> None:
+            if outcome in (Outcome.FAILED, Outcome.ERROR):
+                counts[outcome.value] += 1
+            bad = f" ({counts['failed']} failed, {counts['error']} error)" if any(counts.values()) else ""
+            progress.update(task, advance=1, last=f"{case_id} {outcome.value}{bad}")
+
+        result = run_qualification(root=Path(args.path), target=args.target, stages=stages, workers=args.workers,
+                                   out=Path(args.out), on_start=on_start, on_case=on_case)
+    run = result.run
+    table = Table(title=f"Run {run.run_id} on {run.target.profile} ({run.target.kind})")
+    table.add_column("stage")
+    for outcome in Outcome:
+        table.add_column(outcome.value, justify="right")
+    table.add_column("seconds", justify="right")
+    summaries = summarize(run)
+    for s in summaries:
+        table.add_row(s.stage.upper(), *(str(s.counts[o]) for o in Outcome),
+                      f"{s.seconds:.1f}" if s.seconds is not None else "-")
+    console.print(table)
+    for s in summaries:
+        for reason, cases in s.not_run.items():
+            console.print(f"[yellow]not run[/] {s.stage.upper()} {', '.join(cases)}: {reason}")
+    for dev in run.deviations:
+        step = f" step {dev.step}" if dev.step is not None else ""
+        console.print(f"[red]{dev.id}[/] {dev.case}{step}: expected {dev.expected!r}; actual {dev.actual!r}")
+    status = "formal evidence" if run.formal else "informal (not formal evidence): " + "; ".join(run.informal_reasons)
+    console.print(f"{status}\nrun record: {result.run_dir} ({result.seconds:.1f} s)")
+    failed = any(c.outcome in (Outcome.FAILED, Outcome.ERROR) for c in run.cases)
+    return EXIT_NOT_OK if failed else EXIT_OK
+
+
+def _cmd_deploy(args: argparse.Namespace) -> int:
+    import threading
+
+    from generator.targets import deployment_from_repository, find_profile
+    from generator.targets.moto import MotoServer, deploy_moto
+
+    profile = find_profile(args.target, Path(args.path))
+    if profile.kind != "moto":
+        raise ValgenError(f"target '{profile.name}' is of kind {profile.kind}; valgen deploys only the embedded moto "
+                          "target", fix="deploy an aws target with your own infrastructure code, then qualify it")
+    deployment = deployment_from_repository(Path(args.path))
+    with MotoServer() as server:
+        target = deploy_moto(server, profile, deployment)
+        out = sys.stdout
+        out.write(f"# valgen: target '{profile.name}' deployed from {deployment.origin}\n")
+        for name, value in target.resources.items():
+            out.write(f"# {name}: {value}\n")
+        out.write(f"AWS_ENDPOINT_URL={server.endpoint}\n")
+        for persona, creds in target.personas.items():
+            out.write(f"{persona}: AWS_ACCESS_KEY_ID={creds.access_key_id} "
+                      f"AWS_SECRET_ACCESS_KEY={creds.secret_access_key}\n")
+        out.write("# the server runs until interrupted (Ctrl-C)\n")
+        out.flush()
+        try:
+            threading.Event().wait()  # until Ctrl-C; the server stops on leaving the with-block
+        except KeyboardInterrupt:
+            sys.stderr.write("valgen: stopping the moto server\n")
+    return EXIT_OK
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="valgen", description="Validation documentation for 21 CFR Part 11 records systems on S3.")
     parser.add_argument("--version", action="version", version=f"valgen {_version()}")
@@ -100,6 +180,14 @@ def _build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_schema)
 
     # Further subcommands register below this line (one block each).
+    # issue 5: qualification (generator.qualify)
+    p = sub.add_parser("qualify", help="run the IQ/OQ/PQ suites against a target and write a run record")
+    p.add_argument("--target", default="moto", help="'moto' (embedded, started here) or a target profile name/path")
+    p.add_argument("--stage", default="iq,oq,pq", help="comma-separated stages to run (default: iq,oq,pq)")
+    p.add_argument("-n", dest="workers", type=int, default=0, help="parallel pytest-xdist workers (default: 0)")
+    p.add_argument("-o", "--out", default="runs", help="folder for run records (default: runs/)")
+    p.add_argument("--path", default=".", help="repository root (default: .)")
+    p.set_defaults(handler=_cmd_qualify)
     # issue 7: e-signatures (generator.esign)
     p = sub.add_parser("demo-keys", help="create a demo CA, three demo signers (PKCS#12) and a signatories file")
     p.add_argument("dir", help="output folder")
