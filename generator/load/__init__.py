@@ -151,23 +151,29 @@ class _DocumentReader:
 
     # -- generic key handling -------------------------------------------------------------
 
-    def unknown_keys(self, data: YMap, allowed: Iterable[str], what: str) -> None:
+    def unknown_keys(self, data: YMap, allowed: Iterable[str], what: str) -> set[str]:
+        """Report keys not in `allowed`; returns the allowed keys suggested as their likely spelling."""
         allowed = list(allowed)
+        known = set(allowed)
+        suggested: set[str] = set()
         for key in data:
-            if key not in allowed:
-                close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-                hint = f"did you mean '{close[0]}'?" if close else None
-                fix = f"{hint} Rename the key." if hint else f"remove the key; {what} has: {', '.join(allowed)}"
-                self.add("SCH001", data.key_at(key), f"unknown key '{key}' in {what}"
-                         + (f" ({hint})" if hint else ""), f"one of: {', '.join(allowed)}", fix)
+            if key in known:
+                continue
+            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+            hint = f"did you mean '{close[0]}'?" if close else None
+            fix = f"{hint} Rename the key." if hint else f"remove the key; {what} has: {', '.join(allowed)}"
+            self.add("SCH001", data.key_at(key), f"unknown key '{key}' in {what}"
+                     + (f" ({hint})" if hint else ""), f"one of: {', '.join(allowed)}", fix)
+            suggested.update(close)
+        return suggested
 
-    def fields(self, data: YMap, keys: Iterable[spec.KeySpec], what: str) -> dict[str, Any]:
+    def fields(self, data: YMap, keys: tuple[spec.KeySpec, ...], what: str) -> dict[str, Any]:
         """Validate the keys of one mapping; returns attr -> value for the valid ones (defaults filled)."""
-        keys = list(keys)
-        self.unknown_keys(data, [k.key for k in keys], what)
+        names = _KEY_NAMES.get(id(keys))
+        if names is None:
+            names = _KEY_NAMES[id(keys)] = frozenset(k.key for k in keys)
         # a misspelt key already reported with its did-you-mean is not reported missing as well
-        misspelt = {close for key in data if key not in {k.key for k in keys}
-                    for close in difflib.get_close_matches(key, [k.key for k in keys], n=1, cutoff=0.6)}
+        misspelt = self.unknown_keys(data, [k.key for k in keys], what) if not names.issuperset(data) else set()
         values: dict[str, Any] = {}
         for k in keys:
             if k.key not in data:
@@ -179,7 +185,7 @@ class _DocumentReader:
                 elif k.type != spec.LINKS:
                     values[k.attr] = k.default
                 continue
-            value = self.value(data[k.key], k, data.value_at(k.key), what)
+            value = self.value(data[k.key], k, _At(data, k.key), what)
             if value is not _INVALID:
                 if k.type == spec.LINKS:
                     values.setdefault("links", []).extend(value)
@@ -187,7 +193,7 @@ class _DocumentReader:
                     values[k.attr] = value
         return values
 
-    def value(self, value: Any, k: spec.KeySpec, where: m.Source, what: str) -> Any:
+    def value(self, value: Any, k: spec.KeySpec, where: _At, what: str) -> Any:
         t = k.type
         if t == spec.STRING:
             if not isinstance(value, str):
@@ -195,22 +201,22 @@ class _DocumentReader:
                     value, bool) else f"give '{k.key}' a string value"
                 if value is None and not k.required:
                     return None
-                self.add("SCH002", where, f"'{k.key}' of {what} is {_describe(value)}", "a string", fix)
+                self.add("SCH002", where(), f"'{k.key}' of {what} is {_describe(value)}", "a string", fix)
                 return _INVALID
             if k.pattern is not None and k.attr == "id" and not _matches(k.pattern, value):
                 return self.bad_id(value, k, where, what)
             if k.pattern is not None and k.attr != "id" and not _matches(k.pattern, value):
-                self.add("SCH002", where, f"'{k.key}' of {what} is '{value}', which is not of the required form",
+                self.add("SCH002", where(), f"'{k.key}' of {what} is '{value}', which is not of the required form",
                          k.form or f"a value matching {k.pattern}", f"write '{k.key}' as {k.form or 'shown'}")
                 return _INVALID
         elif t == spec.INTEGER:
             if not isinstance(value, int) or isinstance(value, bool):
-                self.add("SCH002", where, f"'{k.key}' of {what} is {_describe(value)}", "a whole number",
+                self.add("SCH002", where(), f"'{k.key}' of {what} is {_describe(value)}", "a whole number",
                          f"give '{k.key}' a whole number")
                 return _INVALID
         elif t == spec.BOOLEAN:
             if not isinstance(value, bool):
-                self.add("SCH002", where, f"'{k.key}' of {what} is {_describe(value)}", "true or false",
+                self.add("SCH002", where(), f"'{k.key}' of {what} is {_describe(value)}", "true or false",
                          f"write {k.key}: true or {k.key}: false")
                 return _INVALID
         elif t == spec.STRINGS:
@@ -221,41 +227,41 @@ class _DocumentReader:
             allowed = ", ".join(str(e) for e in k.enum)
             close = difflib.get_close_matches(str(value), [str(e) for e in k.enum], n=1, cutoff=0.5)
             fix = f"did you mean '{close[0]}'?" if close else f"use one of: {allowed}"
-            self.add("SCH002", where, f"'{k.key}' of {what} is '{value}', which is not an allowed value",
+            self.add("SCH002", where(), f"'{k.key}' of {what} is '{value}', which is not an allowed value",
                      f"one of: {allowed}", fix)
             return _INVALID
         return value
 
-    def bad_id(self, value: str, k: spec.KeySpec, where: m.Source, what: str) -> Any:
+    def bad_id(self, value: str, k: spec.KeySpec, where: _At, what: str) -> Any:
         example = next((ex for kind, ex in m.ID_EXAMPLES.items() if m.ID_PATTERNS[kind].pattern == k.pattern),
                        "URS-001")
-        self.add("SCH004", where, f"'{value}' is not a valid ID in {what}",
+        self.add("SCH004", where(), f"'{value}' is not a valid ID in {what}",
                  f"an ID of the form {example}", f"write the ID in that form, for example {example}")
         return _INVALID
 
-    def strings(self, value: Any, k: spec.KeySpec, where: m.Source, what: str) -> Any:
+    def strings(self, value: Any, k: spec.KeySpec, where: _At, what: str) -> Any:
         if not isinstance(value, list):
-            self.add("SCH002", where, f"'{k.key}' of {what} is {_describe(value)}", "a list of strings",
+            self.add("SCH002", where(), f"'{k.key}' of {what} is {_describe(value)}", "a list of strings",
                      f"write '{k.key}' as a list: one '- text' line per entry")
             return _INVALID
         ok = True
         for i, entry in enumerate(value):
             if not isinstance(entry, str):
-                at = value.at(i) if isinstance(value, YList) else where
+                at = value.at(i) if isinstance(value, YList) else where()
                 self.add("SCH002", at, f"entry {i + 1} of '{k.key}' in {what} is {_describe(entry)}", "a string",
                          "quote the entry")
                 ok = False
         return tuple(value) if ok else _INVALID
 
-    def links(self, value: Any, k: spec.KeySpec, where: m.Source, what: str) -> Any:
+    def links(self, value: Any, k: spec.KeySpec, where: _At, what: str) -> Any:
         kind = m.LinkKind(k.key)
         if not isinstance(value, list):
-            self.add("SCH002", where, f"'{k.key}' of {what} is {_describe(value)}", "a list of IDs",
+            self.add("SCH002", where(), f"'{k.key}' of {what} is {_describe(value)}", "a list of IDs",
                      f"write '{k.key}: [ID, ...]'")
             return _INVALID
         result: list[m.Link] = []
         for i, entry in enumerate(value):
-            at = value.at(i) if isinstance(value, YList) else where
+            at = value.at(i) if isinstance(value, YList) else where()
             if isinstance(entry, str):
                 result.append(m.Link(kind=kind, target=entry, fingerprint=None, source=at))
             elif isinstance(entry, YMap):
@@ -441,6 +447,22 @@ class _DocumentReader:
                 result.append(m.Setting(name=got["name"], resource=got["resource"], value=_plain(got["value"]),
                                         source=entry.source))
         return tuple(result)
+
+
+_KEY_NAMES: dict[int, frozenset[str]] = {}  # by id() of the spec tuples, which live for the process
+
+
+class _At:
+    """Where a key's value is, computed only when a finding needs it."""
+
+    __slots__ = ("data", "key")
+
+    def __init__(self, data: YMap, key: str) -> None:
+        self.data = data
+        self.key = key
+
+    def __call__(self) -> m.Source:
+        return self.data.value_at(self.key)
 
 
 class _Invalid:

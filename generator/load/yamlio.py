@@ -12,6 +12,7 @@ each key and value came from, so every later finding can name file:line:col.
 from __future__ import annotations
 
 import codecs
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,27 +56,46 @@ class YamlReadError(Exception):
 
 
 class YMap(dict[str, Any]):
-    """A mapping that knows where it, each key and each value came from."""
+    """A mapping that knows where it, each key and each value came from.
 
-    source: Source
-    key_sources: dict[str, Source]
-    value_sources: dict[str, Source]
+    Positions are kept as (line, column) pairs and become `Source` objects only
+    when asked for, which keeps loading large corpora fast.
+    """
+
+    _path: Path
+    _pos: tuple[int, int]
+    _keys: dict[str, tuple[int, int]]
+    _values: dict[str, tuple[int, int]]
+
+    @property
+    def source(self) -> Source:
+        return Source(path=self._path, line=self._pos[0], column=self._pos[1])
 
     def key_at(self, key: str) -> Source:
-        return self.key_sources.get(key, self.source)
+        pos = self._keys.get(key)
+        return self.source if pos is None else Source(path=self._path, line=pos[0], column=pos[1])
 
     def value_at(self, key: str) -> Source:
-        return self.value_sources.get(key, self.key_at(key))
+        pos = self._values.get(key)
+        return self.key_at(key) if pos is None else Source(path=self._path, line=pos[0], column=pos[1])
 
 
 class YList(list[Any]):
     """A sequence that knows where it and each element came from."""
 
-    source: Source
-    item_sources: list[Source]
+    _path: Path
+    _pos: tuple[int, int]
+    _items: list[tuple[int, int]]
+
+    @property
+    def source(self) -> Source:
+        return Source(path=self._path, line=self._pos[0], column=self._pos[1])
 
     def at(self, index: int) -> Source:
-        return self.item_sources[index] if index < len(self.item_sources) else self.source
+        if index < len(self._items):
+            line, column = self._items[index]
+            return Source(path=self._path, line=line, column=column)
+        return self.source
 
 
 def _src(path: Path, mark: Any) -> Source:
@@ -140,9 +160,10 @@ def read_yaml(path: Path, *, display: Path | None = None) -> Any:
 
 
 def parse_yaml(text: str, path: Path) -> Any:
-    """Parse YAML text (one document) into positioned values."""
+    """Parse YAML text (one document) into positioned values, straight from the parser's events."""
+    builder = _Builder(path)
     try:
-        nodes = list(yaml.compose_all(text, Loader=_Loader))
+        value = builder.run(_events(text))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = _src(path, mark) if mark is not None else Source(path=path, line=1, column=1)
@@ -154,97 +175,203 @@ def parse_yaml(text: str, path: Path) -> Any:
     except yaml.YAMLError as exc:
         raise YamlReadError([YamlProblem("YAML001", Source(path=path, line=1, column=1),
                                          str(exc), "valid YAML")]) from None
-    if not nodes:
-        raise YamlReadError([YamlProblem("YAML007", Source(path=path, line=1, column=1),
-                                         "the file is empty", "a 'document:' header and an 'items:' list")])
-    if len(nodes) > 1:
-        where = _src(path, nodes[1].start_mark)
-        raise YamlReadError([YamlProblem("YAML001", where, "the file holds more than one YAML document ('---')",
-                                         "one document per file")])
-    builder = _Builder(path)
-    try:
-        value = builder.build(nodes[0])
-    except RecursionError:
-        raise YamlReadError([YamlProblem("YAML001", Source(path=path, line=1, column=1),
-                                         "the YAML is nested too deeply", "at most a few hundred levels")]) from None
     if builder.problems:
         raise YamlReadError(builder.problems)
     return value
 
 
+def _events(text: str) -> Any:
+    """Parser events straight from the (C) parser, without PyYAML's per-event generator wrapper."""
+    loader = _Loader(text)
+    try:
+        get = loader.get_event
+        while True:
+            event = get()
+            yield event
+            if type(event) is yaml.StreamEndEvent:
+                return
+    finally:
+        loader.dispose()
+
+
+_TYPED = frozenset({_INT, _FLOAT, _BOOL, _NULL})
+_BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False,
+          "yes": True, "Yes": True, "YES": True, "no": False, "No": False, "NO": False,
+          "on": True, "On": True, "ON": True, "off": False, "Off": False, "OFF": False}
+_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+_INT_RE = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$")
+_FLOAT_RE = re.compile(r"^[-+]?([0-9][0-9_]*)?\.[0-9_]*([eE][-+]?[0-9]+)?$|^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$")
+_SPECIAL_INT_RE = re.compile(r"^[-+]?0(b[0-1_]+|o?[0-7_]+|x[0-9a-fA-F_]+)$")
+_NUMBER_START = frozenset("-+0123456789.")
+
+
+def _plain_scalar(value: str) -> Any:
+    """YAML 1.1 implicit typing of a plain scalar (the same result as PyYAML's SafeLoader)."""
+    if value in _NULLS:
+        return None
+    flag = _BOOLS.get(value)
+    if flag is not None:
+        return flag
+    if value and value[0] in _NUMBER_START:
+        if _INT_RE.match(value):
+            return int(value.replace("_", ""))
+        if _FLOAT_RE.match(value) and any(c.isdigit() for c in value):
+            return float(value.replace("_", ""))
+        if _SPECIAL_INT_RE.match(value) or value.lower() in (".inf", "-.inf", "+.inf", ".nan"):
+            node = yaml.ScalarNode(tag=_Loader.resolve(_Loader, yaml.ScalarNode, value, (True, False)), value=value)
+            try:
+                return yaml.constructor.SafeConstructor().construct_object(node)
+            except (yaml.YAMLError, ValueError):
+                return value
+    return value
+
+
 class _Builder:
-    """Turns composed nodes into positioned values, collecting every problem in one pass."""
+    """Builds positioned values from parser events, collecting every problem in one pass.
+
+    Aliases reuse the anchored value; the expanded size of each anchor is tracked
+    so a nest of aliases that would expand beyond the bound is refused (YAML004).
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.problems: list[YamlProblem] = []
-        self.expansions = 0
-        self.seen: set[int] = set()
-        self.constructor = yaml.constructor.SafeConstructor()
+        self.anchors: dict[str, tuple[Any, int]] = {}
+        self.expanded = 0
+        self.documents = 0
 
-    def build(self, node: yaml.Node) -> Any:
-        if id(node) in self.seen:
-            # An alias: the composer hands back the same node object again.
-            self.expansions += 1
-            if self.expansions > MAX_ALIAS_EXPANSIONS:
-                raise YamlReadError([YamlProblem(
-                    "YAML004", _src(self.path, node.start_mark),
-                    f"aliases expand to more than {MAX_ALIAS_EXPANSIONS:,} nodes (a 'billion laughs' pattern?)",
-                    f"at most {MAX_ALIAS_EXPANSIONS:,} alias expansions",
-                )])
-        else:
-            self.seen.add(id(node))
-        if node.tag not in _ALLOWED_TAGS:
-            self.problems.append(YamlProblem(
-                "YAML003", _src(self.path, node.start_mark),
-                f"the tag '{node.tag.replace('tag:yaml.org,2002:', '!!')}' is not allowed",
-                "plain YAML values without tags",
-            ))
-            return None
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node)
-        if isinstance(node, yaml.SequenceNode):
-            result = YList()
-            result.source = _src(self.path, node.start_mark)
-            result.item_sources = []
-            for child in node.value:
-                result.item_sources.append(_src(self.path, child.start_mark))
-                result.append(self.build(child))
-            return result
-        return self._scalar(node)
+    def _problem(self, code: str, mark: Any, message: str, expected: str) -> None:
+        self.problems.append(YamlProblem(code, _src(self.path, mark), message, expected))
 
-    def _scalar(self, node: yaml.Node) -> Any:
-        if node.tag == _STR or node.tag == _TIMESTAMP:
-            return str(node.value)
-        try:
-            return self.constructor.construct_object(node, deep=True)
-        except (yaml.YAMLError, ValueError, TypeError):
-            return str(node.value)
+    def _check_tag(self, event: Any) -> bool:
+        tag = event.tag
+        if tag is None or tag == "!" or tag in _ALLOWED_TAGS:
+            return True
+        shown = tag.replace("tag:yaml.org,2002:", "!!")
+        self._problem("YAML003", event.start_mark, f"the tag '{shown}' is not allowed", "plain YAML values without tags")
+        return False
 
-    def _mapping(self, node: yaml.MappingNode) -> YMap:
-        result = YMap()
-        result.source = _src(self.path, node.start_mark)
-        result.key_sources = {}
-        result.value_sources = {}
-        for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                self.problems.append(YamlProblem("YAML003", _src(self.path, key_node.start_mark),
-                                                 "merge keys ('<<') are not allowed", "explicit keys"))
+    def run(self, events: Any) -> Any:
+        # stack entries: [container, expanded size, pending key, pending key position, anchor, is-mapping]
+        stack: list[list[Any]] = []
+        result: Any = None
+        have_result = False
+        path = self.path
+        scalar_event, alias_event = yaml.ScalarEvent, yaml.AliasEvent
+        map_start, seq_start = yaml.MappingStartEvent, yaml.SequenceStartEvent
+        map_end, seq_end = yaml.MappingEndEvent, yaml.SequenceEndEvent
+        plain = _plain_scalar
+        allowed = _ALLOWED_TAGS
+        cls: Any
+        for event in events:
+            cls = type(event)
+            value: Any
+            size = 1
+            if cls is scalar_event:
+                tag = event.tag
+                if tag is None or tag == "!":
+                    value = plain(event.value) if event.implicit[0] else event.value
+                elif tag in allowed:
+                    value = plain(event.value) if tag in _TYPED else event.value
+                else:
+                    self._check_tag(event)
+                    value = None
+                mark = event.start_mark
+                pos = (mark.line + 1, mark.column + 1)
+                if event.anchor is not None:
+                    self.anchors[event.anchor] = (value, 1)
+            elif cls is map_start or cls is seq_start:
+                if event.tag is not None and event.tag != "!":
+                    self._check_tag(event)
+                mark = event.start_mark
+                container: Any
+                if cls is map_start:
+                    container = YMap()
+                    container._keys = {}
+                    container._values = {}
+                else:
+                    container = YList()
+                    container._items = []
+                container._path = path
+                container._pos = (mark.line + 1, mark.column + 1)
+                stack.append([container, 1, None, None, event.anchor, cls is map_start])
                 continue
-            if not isinstance(key_node, yaml.ScalarNode):
-                self.problems.append(YamlProblem("YAML001", _src(self.path, key_node.start_mark),
-                                                 "a mapping key must be a plain string", "a plain key"))
+            elif cls is map_end or cls is seq_end:
+                container, size, _key, _pos, anchor, _is_map = stack.pop()
+                value = container
+                pos = container._pos
+                cls = None
+                if anchor is not None:
+                    self.anchors[anchor] = (value, size)
+            elif cls is alias_event:
+                anchored = self.anchors.get(event.anchor)
+                if anchored is None:
+                    self._problem("YAML001", event.start_mark, f"alias '*{event.anchor}' has no anchor",
+                                  "a defined anchor")
+                    value, size = None, 1
+                else:
+                    value, size = anchored
+                    self.expanded += size
+                    if self.expanded > MAX_ALIAS_EXPANSIONS:
+                        raise YamlReadError([YamlProblem(
+                            "YAML004", _src(path, event.start_mark),
+                            f"aliases expand to more than {MAX_ALIAS_EXPANSIONS:,} nodes (a 'billion laughs' pattern?)",
+                            f"at most {MAX_ALIAS_EXPANSIONS:,} alias expansions",
+                        )])
+                mark = event.start_mark
+                pos = (mark.line + 1, mark.column + 1)
+                cls = None
+            elif cls is yaml.DocumentStartEvent:
+                self.documents += 1
+                if self.documents > 1:
+                    raise YamlReadError([YamlProblem("YAML001", _src(path, event.start_mark),
+                                                     "the file holds more than one YAML document ('---')",
+                                                     "one document per file")])
                 continue
-            key = str(key_node.value)
-            key_src = _src(self.path, key_node.start_mark)
-            if key in result:
-                first = result.key_sources[key]
-                self.problems.append(YamlProblem(
-                    "YAML002", key_src, f"key '{key}' is already defined at line {first.line}",
-                    "each key once per mapping",
-                ))
+            else:  # stream start/end, document end
                 continue
-            result.key_sources[key] = key_src
-            result.value_sources[key] = _src(self.path, value_node.start_mark)
-            result[key] = self.build(value_node)
+            if not stack:
+                result, have_result = value, True
+                continue
+            parent = stack[-1]
+            parent[1] += size
+            holder = parent[0]
+            if not parent[5]:
+                holder.append(value)
+                holder._items.append(pos)
+                continue
+            key = parent[2]
+            if key is None:  # this value is a key
+                if cls is not scalar_event:
+                    self.problems.append(YamlProblem("YAML001", Source(path=path, line=pos[0], column=pos[1]),
+                                                     "a mapping key must be a plain string", "a plain key"))
+                    parent[2] = _BAD_KEY
+                    continue
+                key = event.value
+                if key == "<<" and event.implicit[0]:
+                    self._problem("YAML003", mark, "merge keys ('<<') are not allowed", "explicit keys")
+                    parent[2] = _BAD_KEY
+                    continue
+                if key in holder:
+                    first = holder._keys[key]
+                    self.problems.append(YamlProblem(
+                        "YAML002", Source(path=path, line=pos[0], column=pos[1]),
+                        f"key '{key}' is already defined at line {first[0]}", "each key once per mapping"))
+                    parent[2] = _BAD_KEY
+                else:
+                    parent[2] = key
+                    parent[3] = pos
+                continue
+            parent[2] = None
+            if key is _BAD_KEY:
+                continue
+            holder[key] = value
+            holder._keys[key] = parent[3]
+            holder._values[key] = pos
+        if not have_result:
+            raise YamlReadError([YamlProblem("YAML007", Source(path=path, line=1, column=1),
+                                             "the file is empty", "a 'document:' header and an 'items:' list")])
         return result
+
+
+_BAD_KEY: Any = object()

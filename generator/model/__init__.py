@@ -8,6 +8,7 @@ objects from files; everything downstream consumes them read-only.
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import json
 import re
@@ -119,6 +120,7 @@ ITEM_KIND_OF_DOCUMENT: Mapping[DocumentKind, str] = {
 TEST_KINDS = frozenset({"iq", "oq", "pq"})
 
 
+@functools.lru_cache(maxsize=65536)
 def kind_of_id(item_id: str) -> str | None:
     """The item kind an ID's format says, or None if it matches no known format."""
     for kind, pattern in ID_PATTERNS.items():
@@ -429,19 +431,23 @@ def fingerprint(node: Item | Document) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Model:
-    """All loaded documents, with an index of items by ID (first definition wins)."""
+    """All loaded documents, with an index of items by ID (first definition wins) and its reverse links."""
 
     documents: tuple[Document, ...]
     items: Mapping[str, Item] = field(default_factory=dict)
+    child_index: Mapping[str, list[tuple[LinkKind, Item]]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, documents: Iterable[Document]) -> Model:
         docs = tuple(documents)
         index: dict[str, Item] = {}
+        reverse: dict[str, list[tuple[LinkKind, Item]]] = {}
         for doc in docs:
             for item in doc.items:
                 index.setdefault(item.id, item)
-        return cls(docs, index)
+                for link in item.links:
+                    reverse.setdefault(link.target, []).append((link.kind, item))
+        return cls(docs, index, reverse)
 
     def all_items(self) -> Iterator[Item]:
         for doc in self.documents:
@@ -456,10 +462,6 @@ class Model:
     def document(self, doc_id: str) -> Document | None:
         return next((d for d in self.documents if d.id == doc_id), None)
 
-    def children(self) -> dict[str, list[tuple[LinkKind, Item]]]:
-        """Reverse index: target ID -> [(link kind, child item)]."""
-        result: dict[str, list[tuple[LinkKind, Item]]] = {}
-        for item in self.all_items():
-            for link in item.links:
-                result.setdefault(link.target, []).append((link.kind, item))
-        return result
+    def children(self) -> Mapping[str, list[tuple[LinkKind, Item]]]:
+        """Reverse index: target ID -> [(link kind, child item)]. Read-only."""
+        return self.child_index
