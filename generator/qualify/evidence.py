@@ -75,6 +75,18 @@ class StepRecord:
         if not condition:
             raise StepFailed(f"step {self.number}: expected {self.expected!r}; actual {actual!r}")
 
+    def compare(self, what: str, actual: Any, expected: Any, *, same: bool | None = None) -> bool:
+        """Record a comparison without stopping: a mismatch marks the step failed and the case goes on.
+
+        Used where the protocol asks for every value to be read (IQ reads back every DS
+        setting even after one differs); call `Evidence.raise_if_failed` at the end.
+        """
+        matches = (actual == expected) if same is None else same
+        self.actual = f"{what} = {actual!r}" + ("" if matches else f" (expected {expected!r})")
+        if not matches:
+            self.outcome = Outcome.FAILED
+        return matches
+
     def expect_equal(self, what: str, actual: Any, expected: Any) -> None:
         """Compare one value; records ``what = actual (expected expected)``."""
         same = actual == expected
@@ -164,6 +176,13 @@ class Evidence:
         text = json.dumps(redact(data), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
         self.attachments.append(Attachment(name=name, content=text))
         return name
+
+    def raise_if_failed(self) -> None:
+        """Fail the case when any step was marked failed by `StepRecord.compare`."""
+        failed = [s for s in self.steps if s.outcome is Outcome.FAILED]
+        if failed:
+            detail = "; ".join(f"step {s.number}: {s.actual}" for s in failed)
+            raise StepFailed(f"{self.case.id}: {len(failed)} step(s) did not meet the expected result: {detail}")
 
     def missing_steps(self) -> list[int]:
         """Protocol steps that were not executed."""
