@@ -180,6 +180,11 @@ def _build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_schema)
 
     # Further subcommands register below this line (one block each).
+    p = sub.add_parser("deploy", help="start the embedded moto target with the reference deployment until Ctrl-C")
+    p.add_argument("--target", default="moto", help="a moto target profile name or path (default: moto)")
+    p.add_argument("--path", default=".", help="repository root holding specs/ and qualification/ (default: .)")
+    p.set_defaults(handler=_cmd_deploy)
+
     # issue 5: qualification (generator.qualify)
     p = sub.add_parser("qualify", help="run the IQ/OQ/PQ suites against a target and write a run record")
     p.add_argument("--target", default="moto", help="'moto' (embedded, started here) or a target profile name/path")

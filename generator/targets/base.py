@@ -1,0 +1,158 @@
+"""What every target offers the suites and the records client: persona sessions, clients, resolved resources.
+
+A `Target` is bound to one profile and one deployment. `resources` maps every
+resource name of specs/SETTINGS.md to the identifier the read-back uses
+(bucket name, key ARN, trail name, backup plan ID, role name, account ID).
+"""
+
+from __future__ import annotations
+
+import abc
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from generator.errors import ValgenError
+from generator.model.run import TargetIdentity
+from generator.targets.capabilities import Capability, capabilities
+from generator.targets.profile import PERSONAS, READER, TargetProfile
+
+__all__ = ["REPLICA_RESOURCES", "Target"]
+
+# Resources that live in the replica region; every other regional resource lives in the primary region.
+REPLICA_RESOURCES = frozenset({"replica_bucket", "replica_kms_key"})
+
+
+class Target(abc.ABC):
+    """A records system the qualification and the records client talk to."""
+
+    profile: TargetProfile
+    endpoint: str | None
+    _account_id: str
+    _resources: Mapping[str, str]
+
+    def __init__(self) -> None:
+        self._clients: dict[tuple[str, str, str], Any] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def account(self) -> str:
+        """The 12-digit account ID of the deployment."""
+        return self._account_id
+
+    @property
+    def resources(self) -> Mapping[str, str]:
+        """Every SETTINGS.md resource -> the identifier read-back uses (see the module docstring)."""
+        return self._resources
+
+    @property
+    def kind(self) -> str:
+        return self.profile.kind
+
+    @property
+    def name(self) -> str:
+        return self.profile.name
+
+    @property
+    def primary_region(self) -> str:
+        return self.profile.primary_region
+
+    @property
+    def replica_region(self) -> str:
+        return self.profile.replica_region
+
+    @property
+    def compliance_bucket(self) -> str:
+        return self.resources["compliance_bucket"]
+
+    @property
+    def capabilities(self) -> Mapping[str, Capability]:
+        return capabilities(self.kind)
+
+    def region_of(self, resource: str) -> str:
+        """The region a SETTINGS.md resource lives in."""
+        return self.replica_region if resource in REPLICA_RESOURCES else self.primary_region
+
+    @abc.abstractmethod
+    def session(self, persona: str) -> Any:
+        """A boto3 Session acting as `persona` (registrar, signer, auditor, admin; or 'reader', the read-only
+        identity IQ reads configuration with)."""
+
+    def client_config(self) -> Any:
+        """botocore Config for every client of this target (path-style addressing for a custom endpoint)."""
+        from botocore.config import Config
+
+        if self.endpoint:
+            return Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3, "mode": "standard"})
+        return Config(retries={"max_attempts": 5, "mode": "standard"})
+
+    def client(self, service: str, persona: str, region: str | None = None) -> Any:
+        """A cached boto3 client for `service` as `persona` (region: the primary region by default)."""
+        if persona not in PERSONAS and persona != READER:
+            raise ValgenError(f"unknown persona '{persona}'", fix="use one of: " + ", ".join((*PERSONAS, READER)))
+        region = region or self.primary_region
+        key = (service, persona, region)
+        with self._lock:
+            cached = self._clients.get(key)
+        if cached is not None:
+            return cached
+        made = self._make_client(self.session(persona), service, region)
+        with self._lock:
+            return self._clients.setdefault(key, made)
+
+    def _make_client(self, session: Any, service: str, region: str) -> Any:
+        client = session.client(service, region_name=region, endpoint_url=self.endpoint,
+                                config=self.client_config())
+        if self.endpoint:
+            endpoint_fixes(client, service)
+        return client
+
+    def check_write(self, key: str) -> None:
+        """Raise ValgenError if the engine may not write `key` to the compliance bucket (aws: test prefix only)."""
+        return None
+
+    def identity(self) -> TargetIdentity:
+        """The target identity a run record states."""
+        return TargetIdentity(profile=self.profile.name, kind=self.kind, account=self.account,
+                              regions=(self.primary_region, self.replica_region), endpoint=self.endpoint)
+
+
+def endpoint_fixes(client: Any, service: str) -> None:
+    """Work around the moto server quirks of shared/MOTO.md for a client with a loopback endpoint."""
+    if service == "s3control":
+        _strip_account_host(client)
+    if service == "backup":
+        _sign_payload_hash(client)
+
+
+def _sign_payload_hash(client: Any) -> None:
+    """moto 5.2.5 re-computes the SigV4 signature of a rest-json GET over its parsed parameters instead of the
+    empty body, so every Backup GET fails with SignatureDoesNotMatch. Sending the payload hash as the signed
+    header X-Amz-Content-SHA256 (which SigV4 then uses as is, on both sides) makes the signatures agree."""
+    import hashlib
+
+    def handler(request: Any, **_kwargs: Any) -> None:
+        body = request.body or b""
+        if isinstance(body, str):
+            body = body.encode()
+        if isinstance(body, bytes | bytearray):
+            request.headers["X-Amz-Content-SHA256"] = hashlib.sha256(body).hexdigest()
+
+    client.meta.events.register("before-sign.backup.*", handler)
+
+
+def _strip_account_host(client: Any) -> None:
+    """shared/MOTO.md quirk: boto3 prefixes the s3control host with the account ID ('123456789012.127.0.0.1'),
+    which does not resolve for a loopback endpoint; strip it before signing."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    def handler(request: Any, **_kwargs: Any) -> None:
+        parts = urlsplit(request.url)
+        host = parts.netloc
+        head, _, rest = host.partition(".")
+        if head.isdigit() and len(head) == 12 and rest:
+            request.url = urlunsplit(parts._replace(netloc=rest))
+            if "host" in request.headers:
+                del request.headers["host"]
+
+    client.meta.events.register("before-sign.s3-control.*", handler)
