@@ -194,9 +194,10 @@ def insert_approval(text: str, fields: dict[str, str]) -> str:
                                where=f"line {value.start_mark.line + 1}", fix="write it as a block list (- signer: ...)")
         start, end = value.start_mark.index, value.end_mark.index
         at = line_end(end - 1)
-        # Drop the '[]' and put the new block list under the key, keeping any comment on the key's line.
-        head = text[:start].rstrip(" ") + (" " if text[end:at].strip() else "")
-        return head + text[end:at].lstrip(" ") + _yaml_item(key.start_mark.column + 2, fields) + text[at:]
+        # Blank out the '[]' (a comment after it keeps its column) and put the block list under the key.
+        rest = text[end:at]
+        line = text[:start] + " " * (end - start) + rest if rest.strip() else text[:start].rstrip(" ") + "\n"
+        return line + _yaml_item(key.start_mark.column + 2, fields) + text[at:]
     last = value.value[-1]
     at = line_end(max(last.end_mark.index - 1, last.start_mark.index))
     return text[:at] + _yaml_item(value.start_mark.column, fields) + text[at:]

@@ -111,7 +111,9 @@ def _name_tree(node: Any) -> Iterator[tuple[str, Any]]:
     if names is not None:
         names = _resolve(names)
         for index in range(0, len(names) - 1, 2):
-            yield str(names[index]), names[index + 1]
+            # raw_get keeps the reference, so callers can tell which object a name points at
+            value = names.raw_get(index + 1) if hasattr(names, "raw_get") else names[index + 1]
+            yield str(names[index]), value
     for kid in _resolve(node.get("/Kids")) or []:
         yield from _name_tree(kid)
 

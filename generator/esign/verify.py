@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
+import logging
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from datetime import UTC, datetime
@@ -92,7 +94,33 @@ def verify_binder(binder: Path, signatories: Signatories, trust_root: x509.Certi
         data = binder.read_bytes()
     except OSError as exc:
         raise ValgenError(f"cannot read {binder}: {exc.strerror}", fix="give the path of a signed binder PDF") from None
-    return verify_bytes(data, binder.name, signatories, trust_root)
+    return verify_bytes(data, binder.name, signatories, trust_root, events=read_events(binder))
+
+
+def read_events(binder: Path) -> dict[str, dict[str, Any]]:
+    """The signature events written beside the binder by `valgen sign`, by field name (absent ones are skipped)."""
+    from generator.esign.binderfile import SIGNATURE_FIELDS
+    from generator.esign.sign import event_path
+
+    events: dict[str, dict[str, Any]] = {}
+    for name in SIGNATURE_FIELDS:
+        path = event_path(binder, name)
+        if path.is_file():
+            try:
+                value = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise ValgenError(f"cannot read the signature event {path}: {exc}",
+                                  fix="restore the event file, or move it away to verify the PDF alone") from None
+            if isinstance(value, dict):
+                events[name] = value
+    return events
+
+
+def _message_digest(sig: Any) -> str | None:
+    for attr in sig.signer_info["signed_attrs"]:
+        if attr["type"].native == "message_digest":
+            return "sha256:" + bytes(attr["values"][0].native).hex()
+    return None
 
 
 def _object_index(reader: Any) -> tuple[dict[int, str], dict[int, str], dict[int, str]]:
@@ -171,11 +199,13 @@ def _describe_revision(reader: Any, revision: int, index: tuple[dict[int, str], 
             elif isinstance(obj, dict) and "/FT" in obj:
                 label = f"form field {obj.get('/T', '?')}"
             elif isinstance(obj, dict) and obj.get("/Type") == "/EmbeddedFile":
-                label = "an attachment stream"
+                label = "an attachment stream listed nowhere"
         if label is None:
             others += 1
         elif label not in named:
             named.append(label)
+    # What a reader cares about first: pages, attachments, fields; then the plumbing.
+    named.sort(key=lambda label: label == "the document catalog")
     if others:
         named.append(f"{others} other object(s)")
     return ", ".join(named) if named else "no objects"
@@ -203,9 +233,13 @@ def _check_manifest(reader: Any, report: BinderReport) -> None:
             report.problems.append(f"attachment {entry[len('attachments/'):]} listed in the manifest is missing")
 
 
-def verify_bytes(data: bytes, label: str, signatories: Signatories,
-                 trust_root: x509.Certificate | None) -> BinderReport:
-    """Verify binder bytes offline against the signatories and the trust root; never raises for tampering."""
+def verify_bytes(data: bytes, label: str, signatories: Signatories, trust_root: x509.Certificate | None, *,
+                 events: dict[str, dict[str, Any]] | None = None) -> BinderReport:
+    """Verify binder bytes offline against the signatories and the trust root; never raises for tampering.
+
+    `events` are the signature events recorded at signing (by field name); when
+    given, each signature must be the one its event recorded.
+    """
     from pyhanko.pdf_utils.misc import PdfReadError
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, ModificationLevel
@@ -214,6 +248,8 @@ def verify_bytes(data: bytes, label: str, signatories: Signatories,
     from pyhanko.sign.validation.status import SignatureCoverageLevel
     from pyhanko_certvalidator import ValidationContext
 
+    # pyHanko logs each suspicious difference with a traceback; the report states it instead.
+    logging.getLogger("pyhanko").setLevel(logging.CRITICAL)
     root = trust_root if trust_root is not None else signatories.trust_root
     if root is None:
         raise ValgenError("no trust root: the signatories file has no trust_root and --trust was not given",
@@ -264,22 +300,19 @@ def verify_bytes(data: bytes, label: str, signatories: Signatories,
             continue
         moment = status.signer_reported_dt
         entry.time = format_time(moment) if moment is not None else None
+        event = (events or {}).get(sig.field_name)
+        signed_digest = _message_digest(sig)
         if not status.intact:
-            detail = ""
-            sig_m = sig.sig_object.get("/M")
-            if moment is not None and sig_m is not None:
-                from pyhanko.pdf_utils.generic import parse_pdf_date
-
-                try:
-                    dict_time = parse_pdf_date(str(sig_m))
-                    if abs((dict_time - moment).total_seconds()) > 2:
-                        detail = (f"; the signature's own signing time {format_time(moment)} differs from this "
-                                  f"field's /M {format_time(dict_time)}: it was copied from another document")
-                except (ValueError, PdfReadError):
-                    pass
-            entry.problems.append(
-                "NOT INTACT: the bytes it covers do not match the digest it signed — the document was altered "
-                "after signing, or the signature was copied from another document" + detail)
+            if event is not None and event.get("signed_range_sha256") not in (None, signed_digest):
+                entry.problems.append(
+                    f"NOT INTACT: this is not the signature made on this binder — it signs {signed_digest}, the "
+                    f"signature event recorded {event.get('signed_range_sha256')}: it was copied from another "
+                    "document or replaced")
+            else:
+                entry.problems.append(
+                    "NOT INTACT: the bytes it covers do not match the digest it signed — the document was altered "
+                    "after signing" + ("" if event is not None else ", or the signature was copied from another "
+                                       "document"))
         elif not status.valid:
             entry.problems.append("the cryptographic signature is invalid (the signature value was altered)")
         if status.coverage is None or status.coverage < SignatureCoverageLevel.ENTIRE_REVISION:
@@ -288,6 +321,10 @@ def verify_bytes(data: bytes, label: str, signatories: Signatories,
             entry.problems.append(f"the signer's certificate does not chain to the trust root {root.subject.rfc4514_string()}")
         # Difference analysis: after this signature, only following signatures may change the document.
         diff = status.diff_result
+        unsigned_after = [r + 1 for r in range(sig.signed_revision + 1, total) if r not in revisions]
+        if unsigned_after:
+            entry.problems.append("the document was changed after this signature by an unsigned incremental update "
+                                  f"(revision {', '.join(map(str, unsigned_after))})")
         if status.modification_level is not None and status.modification_level > ModificationLevel.FORM_FILLING:
             if not any(r > sig.signed_revision and r not in revisions for r in range(total)):
                 entry.problems.append(f"a later signed revision changed more than signature fields: {diff}")
@@ -309,6 +346,10 @@ def verify_bytes(data: bytes, label: str, signatories: Signatories,
         parsed = field_meaning(sig.field_name)
         if parsed is None or parsed[1] != reason:
             entry.problems.append(f"its meaning '{reason}' is not the meaning of field {sig.field_name}")
+        if event is not None:
+            for key, actual in (("certificate", fp), ("meaning", reason), ("time", entry.time)):
+                if event.get(key) != actual:
+                    entry.problems.append(f"its signature event says {key} {event.get(key)}, the signature says {actual}")
         seen_meanings.append((sig.field_name, reason, entry.signer))
         _ = SignedDataCerts  # imported to fail early if pyHanko's API moved
     _check_order(report, seen_meanings, [f.name for f in fields])

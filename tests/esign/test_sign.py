@@ -1,0 +1,238 @@
+"""Signing a binder: the refusal rules, identity (two components, lockout), the event, the appearance."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from generator.cli import main
+from generator.errors import ValgenError
+from generator.esign.binderfile import signature_fields
+from generator.esign.fixture import build_test_binder
+from generator.esign.identity import LOCK_ATTEMPTS, SigningRefused
+from generator.esign.keys import DemoKeys
+from generator.esign.sign import event_path
+from generator.esign.signatories import Signatories, load_signatories
+
+from .conftest import SignFn
+
+
+@pytest.fixture
+def binder(tmp_path: Path) -> Path:
+    return build_test_binder(tmp_path / "binder.pdf", pages=2)
+
+
+def test_sign_writes_the_next_field_and_an_event(binder: Path, sign: SignFn) -> None:
+    import hashlib
+
+    before = binder.read_bytes()
+    moment = datetime(2026, 11, 28, 9, 30, 15, tzinfo=UTC)
+    result = sign(binder, "demo-author", "authored", now=moment)
+    after = binder.read_bytes()
+    assert after.startswith(before), "the signature is an incremental update: earlier bytes are kept"
+    assert result.field == "sig-1-authored"
+    event = json.loads(event_path(binder, "sig-1-authored").read_text())
+    assert event["signer"] == "demo-author" and event["name"] == "Alex Author" and event["meaning"] == "authored"
+    assert event["time"] == "2026-11-28T09:30:15Z"
+    assert event["revision_signed_sha256"] == "sha256:" + hashlib.sha256(before).hexdigest()
+    assert event["signed_binder_sha256"] == "sha256:" + hashlib.sha256(after).hexdigest()
+    assert event["identity_components"] == ["signer ID", "PKCS#12 passphrase (environment variable "
+                                            "VALGEN_SIGNING_PASSPHRASE (unattended run))"]
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}", event["certificate"])
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    with binder.open("rb") as handle:
+        reader = PdfFileReader(handle)
+        sig = reader.embedded_regular_signatures[0]
+        assert str(sig.sig_object["/Reason"]) == "authored"
+        assert str(sig.sig_object["/Name"]) == "Alex Author"
+        assert str(sig.sig_object["/SubFilter"]) == "/ETSI.CAdES.detached"
+        assert [f.signed for f in signature_fields(reader)] == [True, False, False]
+        # the visible appearance: printed name, meaning, UTC time, with an embedded (subset) TrueType font
+        widget = sig.sig_field
+        assert _has_key(widget["/AP"]["/N"], "/FontFile2", set()), "the appearance embeds its TrueType font"
+        assert widget["/Rect"][2] > widget["/Rect"][0]
+
+
+def _has_key(obj: object, key: str, seen: set[int]) -> bool:
+    """Search a PDF object graph (dicts, arrays, streams) for a dictionary key."""
+    from pyhanko.pdf_utils import generic
+
+    if isinstance(obj, generic.IndirectObject):
+        if obj.idnum in seen:
+            return False
+        seen.add(obj.idnum)
+        obj = obj.get_object()
+    if isinstance(obj, dict):
+        if key in obj:
+            return True
+        return any(_has_key(obj.raw_get(k), key, seen) for k in obj if k not in ("/Parent", "/P"))
+    if isinstance(obj, list):
+        return any(_has_key(v, key, seen) for v in obj)
+    return False
+
+
+def test_appearance_text_shows_name_meaning_and_utc(binder: Path, sign: SignFn) -> None:
+    import subprocess
+
+    if shutil.which("pdftotext") is None:
+        pytest.skip("poppler-utils (pdftotext) is not installed")
+    sign(binder, "demo-author", "authored", now=datetime(2026, 11, 28, 9, 30, 15, tzinfo=UTC))
+    text = subprocess.run(["pdftotext", "-l", "3", "-f", "3", str(binder), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "Alex Author" in text
+    assert "Authored: I am the author of this document" in text
+    assert "Signed 2026-11-28 09:30:15 UTC" in text
+
+
+def test_full_order_then_no_field_left(binder: Path, sign: SignFn) -> None:
+    sign(binder, "demo-author", "authored")
+    sign(binder, "demo-reviewer", "reviewed")
+    sign(binder, "demo-qa", "approved")
+    with pytest.raises(SigningRefused, match=r"every signature field of .* is already signed"):
+        sign(binder, "demo-qa", "approved")
+
+
+def test_unknown_signer_is_refused(binder: Path, sign: SignFn, signatories: Signatories,
+                                   demo_keys: DemoKeys) -> None:
+    from generator.esign.sign import plan_binder_signature
+
+    with pytest.raises(SigningRefused, match=r"unknown signer 'mallory' \(the signatories file .* lists: "
+                                             r"demo-author, demo-reviewer, demo-qa\)"):
+        plan_binder_signature(binder, signatories, "mallory", "authored", datetime.now(UTC))
+
+
+def test_meaning_not_allowed_is_refused(binder: Path, sign: SignFn) -> None:
+    with pytest.raises(SigningRefused, match=r"signer 'demo-reviewer' may not sign with meaning 'authored' "
+                                             r"\(allowed: reviewed\)"):
+        sign(binder, "demo-reviewer", "authored")
+
+
+def test_out_of_order_is_refused(binder: Path, sign: SignFn) -> None:
+    with pytest.raises(SigningRefused, match=r"out of order: the next signature of binder.pdf is 'authored' "
+                                             r"\(field sig-1-authored\), not 'reviewed'"):
+        sign(binder, "demo-reviewer", "reviewed")
+    sign(binder, "demo-author", "authored")
+    with pytest.raises(SigningRefused, match=r"out of order: the next signature of binder.pdf is 'reviewed'"):
+        sign(binder, "demo-qa", "approved")
+
+
+def test_approver_who_is_the_author_is_refused(tmp_path: Path, sign: SignFn, demo_keys: DemoKeys) -> None:
+    """A signatories file where one person may author and approve: segregation of duties still refuses."""
+    text = demo_keys.signatories.read_text().replace("meanings: [reviewed, approved]",
+                                                     "meanings: [authored, reviewed, approved]")
+    folder = tmp_path / "people"
+    folder.mkdir()
+    (folder / "signatories.yaml").write_text(text)
+    people = load_signatories(folder / "signatories.yaml")
+    binder = build_test_binder(tmp_path / "b.pdf")
+    sign(binder, "demo-qa", "authored", people=people)
+    sign(binder, "demo-reviewer", "reviewed", people=people)
+    with pytest.raises(SigningRefused, match=r"'demo-qa' authored b.pdf \(sig-1-authored\) and cannot also sign it "
+                                             r"as 'approved': segregation of duties"):
+        sign(binder, "demo-qa", "approved", people=people)
+
+
+def test_approving_a_binder_whose_vsr_does_not_conclude_release_is_refused(tmp_path: Path, sign: SignFn) -> None:
+    binder = build_test_binder(tmp_path / "b.pdf", release=False)
+    sign(binder, "demo-author", "authored")
+    sign(binder, "demo-reviewer", "reviewed")
+    with pytest.raises(SigningRefused, match=r"the Validation Summary Report of b\.pdf does not conclude release"):
+        sign(binder, "demo-qa", "approved")
+
+
+def test_revoked_signer_is_refused(tmp_path: Path, sign: SignFn, demo_keys: DemoKeys, binder: Path) -> None:
+    folder = tmp_path / "people"
+    folder.mkdir()
+    shutil.copy(demo_keys.signatories, folder / "signatories.yaml")
+    (folder / "revocations.yaml").write_text(
+        "format: valgen-revocations/1\nrevocations:\n  - signer: demo-author\n"
+        "    revoked_at: \"2026-01-02T00:00:00Z\"\n    reason: token reported lost\n")
+    people = load_signatories(folder / "signatories.yaml")
+    with pytest.raises(SigningRefused, match=r"signer 'demo-author' was revoked at 2026-01-02T00:00:00Z "
+                                             r"\(token reported lost\); revoked credentials cannot sign"):
+        sign(binder, "demo-author", "authored", people=people)
+
+
+def test_key_of_another_person_is_refused(binder: Path, sign: SignFn, demo_keys: DemoKeys,
+                                          signatories: Signatories, tmp_path: Path) -> None:
+    from generator.esign.identity import Lockout
+    from generator.esign.sign import sign_binder
+
+    from .conftest import env_source
+
+    with pytest.raises(SigningRefused, match=r"the certificate in .*demo-reviewer.p12 .* is not the one registered "
+                                             r"for 'demo-author'"):
+        sign_binder(binder, signatories, "demo-author", "authored", key_file=demo_keys.keys["demo-reviewer"],
+                    source=env_source(demo_keys.passphrases["demo-reviewer"]), lockout=Lockout(tmp_path / "s"))
+
+
+def test_three_wrong_passphrases_lock_the_signer(binder: Path, sign: SignFn, tmp_path: Path) -> None:
+    """21 CFR 11.300(d): three in a row lock the signer; the lock holds even with the right passphrase."""
+    start = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
+    for attempt in range(1, LOCK_ATTEMPTS):
+        with pytest.raises(SigningRefused, match=rf"wrong passphrase for 'demo-author' \({LOCK_ATTEMPTS - attempt} "):
+            sign(binder, "demo-author", "authored", passphrase="guess", now=start + timedelta(seconds=attempt))
+    with pytest.raises(SigningRefused, match=r"3 in a row, the signer is now locked for 30 minutes"):
+        sign(binder, "demo-author", "authored", passphrase="guess", now=start + timedelta(seconds=3))
+    with pytest.raises(SigningRefused, match=r"signer 'demo-author' is locked until 2026-11-28T10:30:03Z"):
+        sign(binder, "demo-author", "authored", now=start + timedelta(minutes=10))
+    # other signers are not affected
+    log = [json.loads(line) for line in (tmp_path / "state" / "identity-log.jsonl").read_text().splitlines()]
+    assert [e["event"] for e in log] == ["wrong passphrase"] * 3 + ["locked", "refused while locked"]
+    assert all(e["time"].endswith("Z") and e["signer"] == "demo-author" for e in log)
+    # after the lock expires the right passphrase works, and the counter starts again
+    sign(binder, "demo-author", "authored", now=start + timedelta(minutes=31))
+    assert json.loads((tmp_path / "state" / "lockout.json").read_text()) == {}
+
+
+def test_a_right_passphrase_resets_the_count(binder: Path, sign: SignFn, tmp_path: Path) -> None:
+    for _ in range(2):
+        with pytest.raises(SigningRefused):
+            sign(binder, "demo-author", "authored", passphrase="guess")
+    sign(binder, "demo-author", "authored")
+    for _ in range(2):
+        with pytest.raises(SigningRefused, match="attempt"):
+            sign(binder, "demo-reviewer", "reviewed", passphrase="guess")
+    sign(binder, "demo-reviewer", "reviewed")
+
+
+def test_cli_sign_unattended_with_environment(binder: Path, demo_keys: DemoKeys, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("VALGEN_SIGNING_PASSPHRASE", demo_keys.passphrases["demo-author"])
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    args = ["sign", str(binder), "--signer", "demo-author", "--meaning", "authored", "--keys",
+            str(demo_keys.directory), "--state", str(tmp_path / "state"), "--signatories", str(demo_keys.signatories)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"signed {binder} field sig-1-authored: Alex Author (demo-author), meaning authored, ")
+    event = json.loads(event_path(binder, "sig-1-authored").read_text())
+    assert event["passphrase_source"] == "environment variable VALGEN_SIGNING_PASSPHRASE (unattended run)"
+    monkeypatch.delenv("VALGEN_SIGNING_PASSPHRASE")
+    args[3], args[5] = "demo-reviewer", "reviewed"
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "no passphrase for 'demo-reviewer': no terminal to ask on and VALGEN_SIGNING_PASSPHRASE is not set" in err
+
+
+def test_cli_sign_refusal_exits_1_and_bad_path_exits_2(binder: Path, demo_keys: DemoKeys, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    common = ["--keys", str(demo_keys.directory), "--signatories", str(demo_keys.signatories)]
+    assert main(["sign", str(binder), "--signer", "demo-qa", "--meaning", "approved", *common]) == 1
+    assert "out of order" in capsys.readouterr().err
+    assert main(["sign", str(tmp_path / "missing.pdf"), "--signer", "demo-author", "--meaning", "authored",
+                 *common]) == 2
+    assert "cannot read" in capsys.readouterr().err
+    not_pdf = tmp_path / "x.pdf"
+    not_pdf.write_text("hello")
+    with pytest.raises(ValgenError, match="is not a readable PDF"):
+        from generator.esign.sign import plan_binder_signature
+
+        plan_binder_signature(not_pdf, load_signatories(demo_keys.signatories), "demo-author", "authored",
+                              datetime.now(UTC))
