@@ -66,6 +66,13 @@ def wrong_link_kinds(model: m.Model) -> Iterator[Finding]:
 @rule("LNK003")
 def link_cycles(model: m.Model) -> Iterator[Finding]:
     # 'related' links between clauses are symmetric by nature and are not part of the trace.
+    # Links of the right kinds always point one level up the trace (test -> risk -> DS/SOP -> FS ->
+    # URS -> clause), so only a wrong-kind link can close a cycle: without one there is nothing to search.
+    if not any(
+        (parent := model.items.get(lk.target)) is not None and parent.kind not in m.LINK_RULES[lk.kind][1]
+        for item in model.all_items() for lk in item.links if lk.kind is not m.LinkKind.RELATED
+    ):
+        return
     graph: dict[str, list[m.Link]] = {}
     for item in model.all_items():
         graph.setdefault(item.id, []).extend(lk for lk in item.links if lk.kind is not m.LinkKind.RELATED)
