@@ -5,11 +5,13 @@ the VSR conclusion (`binder.json`) and the attachment manifest (`SHA256SUMS`).
 Conventions agreed for the binder (issue 6 / issue 7):
 - empty signature fields named ``sig-1-authored``, ``sig-2-reviewed``, ``sig-3-approved``,
   signed in that order (21 CFR 11.10(f): permitted sequencing);
-- an embedded file ``binder.json`` holding at least ``{"release": true|false}``,
-  the release-for-use conclusion of the computed VSR;
-- an embedded file ``SHA256SUMS`` in ``sha256sum`` format listing every other
-  attachment as ``attachments/<embedded file name>`` (entries without that prefix,
-  such as input files, are informational here).
+- an embedded ``manifest.json`` (`valgen build`) holding ``"release": true|false``,
+  the release-for-use conclusion of the computed VSR, and ``"files"``: a list of
+  ``{name, sha256, size}``, one per attachment (``binder.json`` with ``release``
+  is read when there is no ``manifest.json``);
+- an embedded ``SHA256SUMS`` in ``sha256sum`` format listing every attachment by
+  its embedded name (an ``attachments/`` prefix is accepted);
+- the two manifests themselves are the only attachments they do not list.
 """
 
 from __future__ import annotations
@@ -27,18 +29,21 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 __all__ = [
     "BINDER_JSON",
     "MANIFEST",
+    "MANIFEST_JSON",
     "SIGNATURE_FIELDS",
     "Attachment",
     "FieldInfo",
     "attachments",
     "field_meaning",
     "manifest_entries",
+    "manifest_json_entries",
     "release_conclusion",
     "signature_fields",
 ]
 
 BINDER_JSON = "binder.json"
 MANIFEST = "SHA256SUMS"
+MANIFEST_JSON = "manifest.json"
 SIGNATURE_FIELDS = ("sig-1-authored", "sig-2-reviewed", "sig-3-approved")
 _FIELD = re.compile(r"^sig-(\d+)-([a-z]+)$")
 
@@ -138,17 +143,36 @@ def attachments(reader: PdfFileReader) -> dict[str, Attachment]:
     return result
 
 
-def release_conclusion(files: dict[str, Attachment]) -> bool | None:
-    """The VSR's release-for-use conclusion from binder.json, or None when it is absent or unreadable."""
-    meta = files.get(BINDER_JSON)
-    if meta is None:
+def _json(files: dict[str, Attachment], name: str) -> Any:
+    found = files.get(name)
+    if found is None:
         return None
     try:
-        value = json.loads(meta.data)
+        return json.loads(found.data)
     except (ValueError, UnicodeDecodeError):
         return None
-    release = value.get("release") if isinstance(value, dict) else None
-    return release if isinstance(release, bool) else None
+
+
+def release_conclusion(files: dict[str, Attachment]) -> bool | None:
+    """The VSR's release-for-use conclusion (manifest.json, else binder.json), or None when absent or unreadable."""
+    for name in (MANIFEST_JSON, BINDER_JSON):
+        value = _json(files, name)
+        if isinstance(value, dict) and isinstance(value.get("release"), bool):
+            release: bool = value["release"]
+            return release
+    return None
+
+
+def manifest_json_entries(files: dict[str, Attachment]) -> dict[str, str] | None:
+    """`name -> hex` from manifest.json's "files" list, or None when there is no usable manifest.json."""
+    value = _json(files, MANIFEST_JSON)
+    if not isinstance(value, dict) or not isinstance(value.get("files"), list):
+        return None
+    entries: dict[str, str] = {}
+    for entry in value["files"]:
+        if isinstance(entry, dict) and isinstance(entry.get("name"), str) and isinstance(entry.get("sha256"), str):
+            entries[entry["name"]] = entry["sha256"].lower().removeprefix("sha256:")
+    return entries
 
 
 def manifest_entries(data: bytes) -> dict[str, str]:
@@ -160,5 +184,5 @@ def manifest_entries(data: bytes) -> dict[str, str]:
             continue
         parts = line.split(None, 1)
         if len(parts) == 2 and re.fullmatch(r"[0-9a-fA-F]{64}", parts[0]):
-            entries[parts[1].lstrip("*")] = parts[0].lower()
+            entries[parts[1].lstrip("*").removeprefix("attachments/")] = parts[0].lower()
     return entries

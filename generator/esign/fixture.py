@@ -1,6 +1,6 @@
 # mypy: disable-error-code="no-untyped-call"
 """A small binder-shaped PDF for the e-signature tests and benchmark: pages, three empty signature fields,
-embedded attachments, a `binder.json` with the VSR conclusion and a `SHA256SUMS` manifest.
+embedded attachments, a `manifest.json` with the VSR conclusion and a `SHA256SUMS` manifest.
 
 The real binder comes from `generator.binder`/`generator.render`; this builder exists
 so signing and verification can be exercised without them, and follows the same
@@ -20,17 +20,25 @@ from pyhanko.pdf_utils.embed import EmbeddedFileObject, EmbeddedFileParams, File
 from pyhanko.pdf_utils.writer import PdfFileWriter
 from pyhanko.sign.fields import SigFieldSpec, append_signature_field
 
-from generator.esign.binderfile import BINDER_JSON, MANIFEST, SIGNATURE_FIELDS
+from generator.esign.binderfile import MANIFEST, MANIFEST_JSON, SIGNATURE_FIELDS
 
-__all__ = ["build_test_binder", "manifest_text"]
+__all__ = ["build_test_binder", "manifest_json", "manifest_text"]
 
 _A4 = (0, 0, 595, 842)
 
 
 def manifest_text(files: Mapping[str, bytes]) -> bytes:
-    """`sha256sum` lines for the given attachments, named `attachments/<name>`."""
-    lines = [f"{hashlib.sha256(data).hexdigest()}  attachments/{name}\n" for name, data in sorted(files.items())]
+    """`sha256sum` lines for the given attachments, as `valgen build` writes SHA256SUMS."""
+    lines = [f"{hashlib.sha256(data).hexdigest()}  {name}\n" for name, data in sorted(files.items())]
     return "".join(lines).encode()
+
+
+def manifest_json(files: Mapping[str, bytes], *, title: str, release: bool) -> bytes:
+    """A manifest.json like `valgen build` writes: the VSR conclusion and every attachment's SHA-256."""
+    listed = [{"name": name, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+              for name, data in sorted(files.items())]
+    return (json.dumps({"binder": title, "release": release, "files": listed}, indent=2, sort_keys=True)
+            + "\n").encode()
 
 
 def _page(writer: PdfFileWriter, font: generic.IndirectObject, text_lines: list[str]) -> generic.DictionaryObject:
@@ -53,8 +61,11 @@ def _page(writer: PdfFileWriter, font: generic.IndirectObject, text_lines: list[
 
 def build_test_binder(path: Path, *, pages: int = 3, release: bool = True,
                       attachments: Mapping[str, bytes] | None = None, title: str = "VG-BINDER test binder",
-                      manifest_override: bytes | None = None) -> Path:
-    """Write a binder-shaped PDF: `pages` text pages plus a signature page with the three empty fields."""
+                      listed: Mapping[str, bytes] | None = None) -> Path:
+    """Write a binder-shaped PDF: `pages` text pages plus a signature page with the three empty fields.
+
+    The VSR conclusion `release` goes into manifest.json, as `valgen build` writes it.
+    """
     writer = PdfFileWriter()
     font = writer.add_object(generic.DictionaryObject({
         generic.NameObject("/Type"): generic.NameObject("/Font"),
@@ -71,9 +82,11 @@ def build_test_binder(path: Path, *, pages: int = 3, release: bool = True,
         top = 760 - index * 120
         append_signature_field(writer, SigFieldSpec(name, on_page=sig_page, box=(50, top - 100, 400, top)))
     files = dict(attachments if attachments is not None else {"run-record.json": b'{"run": "demo", "passed": 3}\n'})
-    files[BINDER_JSON] = json.dumps({"document": title, "release": release}, sort_keys=True).encode()
-    manifest = manifest_override if manifest_override is not None else manifest_text(files)
-    for name, data in sorted({**files, MANIFEST: manifest}.items()):
+    # `listed`: what the manifests claim (default: the attachments themselves); tests use it to swap a file.
+    claimed = listed if listed is not None else files
+    manifest = manifest_text(claimed)
+    summary = manifest_json(claimed, title=title, release=release)
+    for name, data in sorted({**files, MANIFEST: manifest, MANIFEST_JSON: summary}.items()):
         stream = EmbeddedFileObject.from_file_data(writer, data, params=EmbeddedFileParams(embed_checksum=False))
         embed_file(writer, FileSpec(file_spec_string=name, file_name=name, embedded_data=stream,
                                     af_relationship=generic.NameObject("/Data")))

@@ -178,9 +178,10 @@ def _pades_sign(source: bytes, credential: Credential, field: str, meaning: str,
             return session
 
     stamp = TextStampStyle(
-        stamp_text=("%(name)s\n%(title)s\n%(meaning)s\nSigned %(ts)s\nSigner ID %(signer)s, certificate %(fp)s"),
+        stamp_text=("%(name)s, %(title)s\n%(meaning)s\nSigned %(ts)s\nSigner ID %(signer)s, certificate %(fp)s\n"
+                    "SHA-256 of the revision signed:\n%(revision)s"),
         timestamp_format="%Y-%m-%d %H:%M:%S UTC",
-        text_box_style=TextBoxStyle(font=GlyphAccumulatorFactory(str(_font()), font_size=9)),
+        text_box_style=TextBoxStyle(font=GlyphAccumulatorFactory(str(_font()), font_size=8)),
         border_width=1,
         background=None,
     )
@@ -194,6 +195,7 @@ def _pades_sign(source: bytes, credential: Credential, field: str, meaning: str,
     pdf_signer.sign_pdf(writer, existing_fields_only=True, output=out, appearance_text_params={
         "name": signer.name, "title": signer.title, "meaning": MEANING_TEXT.get(meaning, meaning),
         "ts": moment.strftime("%Y-%m-%d %H:%M:%S UTC"), "signer": signer.id, "fp": signer.fingerprint[7:23] + "…",
+        "revision": hashlib.sha256(source).hexdigest(),
     })
     return out.getvalue()
 

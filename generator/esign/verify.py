@@ -25,9 +25,11 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from generator.errors import ValgenError
 from generator.esign.binderfile import (
     MANIFEST,
+    MANIFEST_JSON,
     attachments,
     field_meaning,
     manifest_entries,
+    manifest_json_entries,
     signature_fields,
 )
 from generator.esign.signatories import MEANINGS, Signatories, format_time
@@ -212,25 +214,28 @@ def _describe_revision(reader: Any, revision: int, index: tuple[dict[int, str], 
 
 
 def _check_manifest(reader: Any, report: BinderReport) -> None:
+    """Every attachment is listed with its SHA-256 in SHA256SUMS (and manifest.json), and every listed one exists."""
     files = attachments(reader)
-    manifest = files.get(MANIFEST)
-    if manifest is None:
+    if MANIFEST not in files:
         report.problems.append(f"no {MANIFEST} manifest is embedded, so the attachments cannot be checked")
         return
-    entries = manifest_entries(manifest.data)
-    for name, attachment in sorted(files.items()):
-        if name == MANIFEST:
-            continue
-        expected = entries.get(f"attachments/{name}", entries.get(name))
-        if expected is None:
-            report.problems.append(f"attachment {name} is not listed in the embedded {MANIFEST} manifest "
-                                   "(added or renamed after the binder was built)")
-        elif expected != attachment.sha256:
-            report.problems.append(f"attachment {name} was altered or swapped: its SHA-256 is {attachment.sha256}, "
-                                   f"the manifest says {expected}")
-    for entry in sorted(entries):
-        if entry.startswith("attachments/") and entry[len("attachments/"):] not in files:
-            report.problems.append(f"attachment {entry[len('attachments/'):]} listed in the manifest is missing")
+    manifests = [(MANIFEST, manifest_entries(files[MANIFEST].data))]
+    listed_json = manifest_json_entries(files)
+    if listed_json is not None:
+        manifests.append((MANIFEST_JSON, listed_json))
+    for label, entries in manifests:
+        for name, attachment in sorted(files.items()):
+            if name in (MANIFEST, MANIFEST_JSON):
+                continue
+            expected = entries.get(name)
+            if expected is None:
+                report.problems.append(f"attachment {name} is not listed in the embedded {label} "
+                                       "(added or renamed after the binder was built)")
+            elif expected != attachment.sha256:
+                report.problems.append(f"attachment {name} was altered or swapped: its SHA-256 is "
+                                       f"{attachment.sha256}, {label} says {expected}")
+        for name in sorted(set(entries) - set(files)):
+            report.problems.append(f"attachment {name} listed in {label} is missing")
 
 
 def verify_bytes(data: bytes, label: str, signatories: Signatories, trust_root: x509.Certificate | None, *,

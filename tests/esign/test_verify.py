@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 from datetime import UTC, datetime, timedelta
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from generator.cli import main
-from generator.esign.fixture import build_test_binder, manifest_text
+from generator.esign.fixture import build_test_binder
 from generator.esign.identity import Lockout, unlock_credential
 from generator.esign.keys import DemoKeys
 from generator.esign.sign import _pades_sign
@@ -94,14 +95,26 @@ def test_update_after_last_signature_changing_a_form_field(signed_copy: Path, si
 
 def test_attachment_swapped(tmp_path: Path, sign: SignFn, signatories: Signatories) -> None:
     """The manifest lists one run record; the binder carries another (swapped before signing)."""
-    real = {"run-record.json": b'{"run": "R-1", "failed": 2}\n'}
-    manifest = manifest_text({**real, "binder.json": b'{"document": "VG-BINDER test binder", "release": true}'})
-    binder = build_test_binder(tmp_path / "b.pdf", attachments={"run-record.json": b'{"run": "R-0", "failed": 0}\n'},
-                               manifest_override=manifest)
+    real = {"runs/R-1/run.json": b'{"run": "R-1", "failed": 2}\n'}
+    binder = build_test_binder(tmp_path / "b.pdf", attachments={"runs/R-1/run.json": b'{"run": "R-1", "failed": 0}\n'},
+                               listed=real)
     sign(binder, "demo-author", "authored")
     report = verify_binder(binder, signatories, None)
     assert report.signatures[0].problems == []
-    assert report.problems[0].startswith("attachment run-record.json was altered or swapped: its SHA-256 is ")
+    digest = hashlib.sha256(real["runs/R-1/run.json"]).hexdigest()
+    assert report.problems[0].startswith("attachment runs/R-1/run.json was altered or swapped: its SHA-256 is ")
+    assert report.problems[0].endswith(f", SHA256SUMS says {digest}")
+    assert report.problems[1].endswith(f", manifest.json says {digest}")
+
+
+def test_attachment_removed_or_added(tmp_path: Path, sign: SignFn, signatories: Signatories) -> None:
+    listed = {"runs/R-1/run.json": b"{}", "runs/R-1/junit.xml": b"<testsuite/>"}
+    binder = build_test_binder(tmp_path / "b.pdf", attachments={"runs/R-1/run.json": b"{}", "extra.txt": b"x"},
+                               listed=listed)
+    sign(binder, "demo-author", "authored")
+    text = problems(verify_binder(binder, signatories, None))
+    assert "attachment extra.txt is not listed in the embedded SHA256SUMS" in text
+    assert "attachment runs/R-1/junit.xml listed in SHA256SUMS is missing" in text
 
 
 def test_signature_copied_from_another_binder(tmp_path: Path, sign: SignFn, signatories: Signatories) -> None:
