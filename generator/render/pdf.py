@@ -1,0 +1,569 @@
+"""The binder PDF: print templates laid out by WeasyPrint in independent parts, assembled as PDF/A-3b.
+
+Why parts: one WeasyPrint process grows worse than linearly with page count (issue
+6, Speed), so the binder is cut into parts of bounded size, laid out on every core,
+and assembled with pikepdf. Everything that spans parts is done at assembly from
+what each worker reports: "Page X of Y" and the running header (an overlay drawn
+over each page), the table of contents (rendered last with the real page numbers),
+links between items (``vg:ID`` URIs turned into destinations), bookmarks,
+signature fields (placed where the layout put the boxes), attachments and the
+manifest. The same inputs give the same bytes: no clock, no random IDs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from io import BytesIO
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from generator.binder.model import Binder, CaseOutcomeCount, Coverage, ExecutedCase
+from generator.model import fingerprint
+from generator.render.chart import vsr_chart_svg
+
+__all__ = ["AttachmentSpec", "Part", "PdfResult", "binder_parts", "render_pdf", "template_env"]
+
+TEMPLATES = Path(__file__).parent / "templates"
+SYMBOL = {"passed": "✓", "failed": "✗", "error": "!", "not run": "○"}
+PX_TO_PT = 0.75  # WeasyPrint lays out in CSS px (1/96 in); PDF user space is points (1/72 in)
+# Weight of one unit of content; a part holds about PART_WEIGHT units (~15-20 pages).
+PART_WEIGHT = 60.0
+OVERLAY_CHUNK = 150
+
+ProgressFn = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AttachmentSpec:
+    """A file to embed: attachment name, its bytes, MIME type, PDF/A-3 relationship."""
+
+    name: str
+    data: bytes
+    mime: str
+    relationship: str  # Source | Data | Supplement | Unspecified
+    description: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Part:
+    """One independently rendered piece of the binder."""
+
+    key: str
+    kind: str
+    title: str
+    number: str
+    first: bool
+    items: tuple[Any, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PartOutput:
+    """What a worker reports back: the part's PDF and the layout facts assembly needs."""
+
+    pdf: bytes
+    pages: int
+    anchors: tuple[tuple[str, int, float, float], ...]  # name, page, x, y (PDF points)
+    bookmarks: tuple[tuple[int, str, int, float], ...]  # level, label, page, y
+    boxes: tuple[tuple[str, int, float, float, float, float], ...]  # id, page, x0, y0, x1, y1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PdfResult:
+    """What `render_pdf` produced."""
+
+    path: Path
+    pages: int
+    parts: int
+    attachments: int
+    sha256: str
+    signature_fields: tuple[str, ...]
+
+
+def template_env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        trim_blocks=False,
+        lstrip_blocks=False,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.globals["SYMBOL"] = SYMBOL
+    return env
+
+
+def _case_weight(case: ExecutedCase) -> float:
+    return 2.5 + 0.9 * len(case.steps)
+
+
+def _chunks(items: Sequence[Any], weight: Callable[[Any], float]) -> list[tuple[Any, ...]]:
+    chunks: list[tuple[Any, ...]] = []
+    current: list[Any] = []
+    load = 0.0
+    for item in items:
+        w = weight(item)
+        if current and load + w > PART_WEIGHT:
+            chunks.append(tuple(current))
+            current, load = [], 0.0
+        current.append(item)
+        load += w
+    if current or not chunks:
+        chunks.append(tuple(current))
+    return chunks
+
+
+def binder_parts(binder: Binder) -> tuple[list[Part], list[Part]]:
+    """(front parts before the TOC, body parts after it), in binder order."""
+    front = [
+        Part(key="cover", kind="cover", title="Cover", number="", first=True),
+        Part(key="control", kind="control", title="Document control", number="", first=True),
+        Part(key="signatures", kind="signatures", title="Approval signatures", number="", first=True),
+    ]
+    body: list[Part] = []
+    number = 0
+
+    def section(key: str, kind: str, title: str, items: Sequence[Any] = (), weight: Callable[[Any], float] | None = None,
+                extra: dict[str, Any] | None = None) -> None:
+        nonlocal number
+        number += 1
+        chunks = _chunks(items, weight) if weight else [tuple(items)]
+        for i, chunk in enumerate(chunks):
+            body.append(Part(key=key, kind=kind, title=title, number=str(number), first=i == 0, items=chunk,
+                             extra=extra or {}))
+
+    section("vsr", "vsr", "Validation Summary Report")
+    section("plan", "plan", "Validation Plan")
+    section("regulations", "regulations", "Regulation catalogue", binder.clauses, lambda c: 1.6)
+    section("urs", "urs", "User Requirements Specification", binder.urs, lambda u: 2.0)
+    section("risk", "risk", "Risk assessment", binder.risks, lambda r: 3.0)
+    section("fs", "fs", "Functional Specification", binder.fs, lambda f: 1.6)
+    section("ds", "ds", "Design Specification", binder.ds, lambda d: 2.0)
+    section("sop", "sop", "Standard Operating Procedures", binder.sops, lambda s: 4.0 + len(s.procedure))
+    names = {"iq": "Installation Qualification", "oq": "Operational Qualification", "pq": "Performance Qualification"}
+    counts = {c.stage: c for c in binder.vsr.outcomes}
+    for stage in ("iq", "oq", "pq"):
+        cnt = counts.get(stage) or CaseOutcomeCount(stage=stage, passed=0, failed=0, error=0, not_run=0)
+        section(stage, "stage", f"{names[stage]} — executed protocol", binder.cases_of(stage), _case_weight,
+                {"count": cnt})
+    section("deviations", "deviations", "Deviation log")
+    gaps = [
+        {"item": g.item, "level": c.level, "reason": g.reason} for c in binder.coverage for g in c.gaps
+    ]
+    section("matrix", "matrix", "Traceability matrix", binder.matrix, lambda r: 1.0 + 0.25 * len(r.cases),
+            {"gaps": gaps})
+    section("evidence", "evidence", "Evidence index", binder.evidence, lambda e: 0.9)
+    return front, body
+
+
+def _fingerprints(binder: Binder) -> dict[str, str]:
+    return {d.id: fingerprint(d) for d in binder.documents}
+
+
+def render_part_html(env: jinja2.Environment, binder: Binder, part: Part, common: dict[str, Any]) -> str:
+    context = {"site": False, "link": _pdf_link, **common}
+    return env.get_template("part.html.j2").render(binder=binder, part=part, **context)
+
+
+def _pdf_link(item_id: str) -> str:
+    """Every item link is a vg: URI in a part; assembly resolves it against all parts' anchors."""
+    return "vg:" + item_id
+
+
+# ---------------------------------------------------------------- worker side
+
+
+_CACHE: dict[str, Any] = {}
+
+
+def _weasy() -> tuple[Any, list[Any]]:
+    """One font configuration and one parsed print stylesheet per process (re-creating them per
+    part costs more than laying out a page); made in the parent before forking, so inherited."""
+    if "fonts" not in _CACHE:
+        from weasyprint import CSS
+        from weasyprint.text.fonts import FontConfiguration
+
+        fonts = FontConfiguration()
+        _CACHE["fonts"] = fonts
+        _CACHE["sheets"] = [CSS(string=(TEMPLATES / "print.css").read_text(encoding="utf-8"), font_config=fonts)]
+    return _CACHE["fonts"], _CACHE["sheets"]
+
+
+def render_part(html: str, box_ids: tuple[str, ...] = (), print_css: bool = True) -> PartOutput:
+    """Lay out one part and write it as PDF (runs in a worker process)."""
+    from weasyprint import HTML
+
+    fonts, sheets = _weasy()
+    document = HTML(string=html, base_url=str(TEMPLATES)).render(
+        stylesheets=sheets if print_css else [], font_config=fonts)
+    anchors: list[tuple[str, int, float, float]] = []
+    bookmarks: list[tuple[int, str, int, float]] = []
+    boxes: list[tuple[str, int, float, float, float, float]] = []
+    for index, page in enumerate(document.pages):
+        height = page.height
+        for name, (x1, y1, x2, y2) in page.anchors.items():
+            anchors.append((name, index, x1 * PX_TO_PT, (height - y1) * PX_TO_PT))
+            if name in box_ids:
+                # the box WeasyPrint laid out for the signature field's element (issue 6: placed from layout)
+                boxes.append((name, index, x1 * PX_TO_PT, (height - y2) * PX_TO_PT,
+                              x2 * PX_TO_PT, (height - y1) * PX_TO_PT))
+        for level, label, (_x, y), _state in page.bookmarks:
+            bookmarks.append((level, label, index, (height - y) * PX_TO_PT))
+    pdf = document.write_pdf(uncompressed_pdf=False)
+    assert pdf is not None
+    return PartOutput(pdf=pdf, pages=len(document.pages), anchors=tuple(sorted(anchors)),
+                      bookmarks=tuple(bookmarks), boxes=tuple(boxes))
+
+
+# ---------------------------------------------------------------- parent side
+
+
+def _toc_entries(binder: Binder, outputs: Sequence[tuple[Part, PartOutput]], offsets: Sequence[int]) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = []
+    for (part, out), offset in zip(outputs, offsets, strict=True):
+        for level, label, page, y in out.bookmarks:
+            if level > 2:
+                continue
+            anchor = f"sec-{part.key}" if level == 1 else _bookmark_anchor(out, label, page, y, f"sec-{part.key}")
+            entries.append({"level": level, "label": part.title if level == 1 else label,
+                            "number": part.number if level == 1 else "", "page": offset + page + 1,
+                            "anchor": anchor})
+    return entries
+
+
+def _bookmark_anchor(out: PartOutput, label: str, page: int, y: float, fallback: str) -> str:
+    """The anchor at a level-2 heading's position (the templates give such headings an id)."""
+    for name, p, _x, ay in out.anchors:
+        if p == page and abs(ay - y) < 2.0 and not name.startswith("sec-"):
+            return name
+    return fallback
+
+
+def render_pdf(
+    binder: Binder,
+    out_path: Path,
+    attachments: Sequence[AttachmentSpec],
+    *,
+    jobs: int | None = None,
+    progress: ProgressFn | None = None,
+    single_pass: bool = False,
+) -> PdfResult:
+    """Render the binder to `out_path` (PDF/A-3b). `single_pass` lays out everything in one
+    WeasyPrint document in this process (the benchmark's baseline), with the same assembly."""
+    env = template_env()
+    front, body = binder_parts(binder)
+    section_numbers = {p.key: p.number for p in body}
+    common: dict[str, Any] = {
+        "chart": vsr_chart_svg(binder),
+        "fingerprints": _fingerprints(binder),
+    }
+    # the VSR and cover refer to other sections / pages by number
+    body = [Part(key=p.key, kind=p.kind, title=p.title, number=p.number, first=p.first, items=p.items,
+                 extra={**p.extra, "section_numbers": section_numbers}) for p in body]
+    sig_ids = tuple(s.field for s in binder.signatures)
+    notify = progress or (lambda _stage, _done, _total: None)
+
+    # The cover names the signature page; it is the third front page when control fits one page,
+    # which the cover does not know yet: render front first, then fix the cover if needed.
+    parts = [*front, *body]
+    htmls = [render_part_html(env, binder, p, common) if p.kind != "cover" else "" for p in parts]
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    outputs: list[PartOutput | None] = [None] * len(parts)
+
+    if single_pass:
+        return _single_pass(binder, env, common, parts, out_path, attachments, sig_ids)
+
+    # Fontconfig takes seconds to initialize; do it once here so forked workers inherit it.
+    render_part("<html><body><p>warm</p></body></html>")
+    ctx = get_context("fork")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        futures: dict[Future[PartOutput], int] = {}
+        # largest first, so the slowest part does not start last
+        order = sorted(range(1, len(parts)), key=lambda i: -len(htmls[i]))
+        for i in order:
+            futures[pool.submit(render_part, htmls[i], sig_ids if parts[i].kind == "signatures" else ())] = i
+        total_steps = len(parts) + 2
+        done = 0
+        for future in _as_completed(futures):
+            outputs[futures[future]] = future.result()
+            done += 1
+            notify("layout", done, total_steps)
+        control_pages = outputs[1].pages if outputs[1] else 1
+        cover = Part(key="cover", kind="cover", title="Cover", number="", first=True,
+                     extra={"signature_page": 2 + control_pages})
+        outputs[0] = render_part(render_part_html(env, binder, cover, common))
+        parts[0] = cover
+        done += 1
+        notify("layout", done, total_steps)
+        ready = [(p, o) for p, o in zip(parts, outputs, strict=True) if o is not None]
+        toc_part, toc_out, _offsets = _render_toc(env, binder, common, ready)
+        all_parts = [*ready[:3], (toc_part, toc_out), *ready[3:]]
+        page_total = sum(o.pages for _, o in all_parts)
+        overlay_pdfs = _render_overlays(pool, env, binder, all_parts, page_total)
+        notify("layout", total_steps, total_steps)
+    return _assemble(binder, all_parts, overlay_pdfs, out_path, attachments, notify)
+
+
+def _as_completed(futures: dict[Future[PartOutput], int]) -> Any:
+    from concurrent.futures import as_completed
+
+    return as_completed(futures)
+
+
+def _render_toc(
+    env: jinja2.Environment, binder: Binder, common: dict[str, Any], ready: list[tuple[Part, PartOutput]],
+) -> tuple[Part, PartOutput, list[int]]:
+    front, body = ready[:3], ready[3:]
+    front_pages = sum(o.pages for _, o in front)
+    toc_pages = 1
+    for _attempt in range(4):
+        offsets_front: list[int] = []
+        page = 0
+        for _, o in front:
+            offsets_front.append(page)
+            page += o.pages
+        page += toc_pages
+        offsets_body = []
+        for _, o in body:
+            offsets_body.append(page)
+            page += o.pages
+        entries = _toc_entries(binder, [*front[1:], *body], [*offsets_front[1:], *offsets_body])
+        toc = Part(key="toc", kind="toc", title="Table of contents", number="", first=True, extra={"entries": entries})
+        out = render_part(render_part_html(env, binder, toc, common))
+        if out.pages == toc_pages:
+            return toc, out, [*offsets_front, front_pages, *offsets_body]
+        toc_pages = out.pages
+    raise RuntimeError("table of contents did not settle")  # pragma: no cover - page count converges
+
+
+def _page_sections(all_parts: Sequence[tuple[Part, PartOutput]]) -> list[str]:
+    sections: list[str] = []
+    for part, out in all_parts:
+        label = f"{part.number}  {part.title}" if part.number else ("" if part.kind == "cover" else part.title)
+        sections.extend([label] * out.pages)
+    return sections
+
+
+def _render_overlays(pool: ProcessPoolExecutor | None, env: jinja2.Environment, binder: Binder,
+                     all_parts: Sequence[tuple[Part, PartOutput]], total: int) -> list[bytes]:
+    sections = _page_sections(all_parts)
+    template = env.get_template("overlay.html.j2")
+    htmls = []
+    for start in range(0, total, OVERLAY_CHUNK):
+        pages = [{"number": n + 1, "section": sections[n]} for n in range(start, min(total, start + OVERLAY_CHUNK))]
+        htmls.append(template.render(
+            pages=pages, total=total, doc_id=binder.doc_id, title=binder.title, version=binder.version,
+            status=binder.status, generated=binder.generated, demo=binder.vsr.demonstration,
+        ))
+    if pool is None:
+        return [render_part(h, (), False).pdf for h in htmls]
+    return [f.result().pdf for f in [pool.submit(render_part, h, (), False) for h in htmls]]
+
+
+def _single_pass(binder: Binder, env: jinja2.Environment, common: dict[str, Any], parts: list[Part], out_path: Path,
+                 attachments: Sequence[AttachmentSpec], sig_ids: tuple[str, ...]) -> PdfResult:
+    """Baseline for the benchmark: every part's body in one HTML document, laid out in one process."""
+    import re
+
+    bodies = []
+    for p in parts:
+        html = render_part_html(env, binder, p if p.kind != "cover" else
+                                Part(key="cover", kind="cover", title="Cover", number="", first=True,
+                                     extra={"signature_page": 3}), common)
+        inner = re.search(r"<body>(.*)</body>", html, re.S)
+        bodies.append(f'<div class="part-start">{inner.group(1) if inner else ""}</div>')
+    head = render_part_html(env, binder, parts[1], common).split("<body>", 1)[0]
+    whole = head + "<body>" + "".join(bodies) + "</body></html>"
+    out = render_part(whole, sig_ids)
+    part = Part(key="all", kind="all", title="Binder", number="", first=True)
+    overlays = _render_overlays(None, env, binder, [(part, out)], out.pages)
+    return _assemble(binder, [(part, out)], overlays, out_path, attachments, lambda *_: None)
+
+
+# ---------------------------------------------------------------- assembly
+
+
+def _pdf_date(iso: str) -> str:
+    digits = "".join(ch for ch in iso if ch.isdigit())[:14].ljust(14, "0")
+    return f"D:{digits}Z"
+
+
+def _xmp(binder: Binder) -> bytes:
+    from xml.sax.saxutils import escape
+
+    title = escape(f"{binder.doc_id} {binder.title} — {binder.system}")
+    when = binder.generated
+    doc_uuid = hashlib.sha256(f"{binder.doc_id}|{binder.version}|{binder.commit}".encode()).hexdigest()
+    return f"""<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/">
+ <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about="" xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/">
+   <pdfaid:part>3</pdfaid:part>
+   <pdfaid:conformance>B</pdfaid:conformance>
+  </rdf:Description>
+  <rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/">
+   <dc:format>application/pdf</dc:format>
+   <dc:title><rdf:Alt><rdf:li xml:lang="x-default">{title}</rdf:li></rdf:Alt></dc:title>
+   <dc:creator><rdf:Seq><rdf:li>valgen</rdf:li></rdf:Seq></dc:creator>
+  </rdf:Description>
+  <rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/">
+   <xmp:CreatorTool>valgen</xmp:CreatorTool>
+   <xmp:CreateDate>{when}</xmp:CreateDate>
+   <xmp:ModifyDate>{when}</xmp:ModifyDate>
+   <xmp:MetadataDate>{when}</xmp:MetadataDate>
+  </rdf:Description>
+  <rdf:Description rdf:about="" xmlns:pdf="http://ns.adobe.com/pdf/1.3/">
+   <pdf:Producer>valgen (WeasyPrint, pikepdf)</pdf:Producer>
+  </rdf:Description>
+  <rdf:Description rdf:about="" xmlns:xmpMM="http://ns.adobe.com/xap/1.0/mm/">
+   <xmpMM:DocumentID>uuid:{doc_uuid[:8]}-{doc_uuid[8:12]}-{doc_uuid[12:16]}-{doc_uuid[16:20]}-{doc_uuid[20:32]}</xmpMM:DocumentID>
+  </rdf:Description>
+ </rdf:RDF>
+</x:xmpmeta>
+<?xpacket end="w"?>""".encode()
+
+
+def _assemble(
+    binder: Binder,
+    all_parts: Sequence[tuple[Part, PartOutput]],
+    overlays: Sequence[bytes],
+    out_path: Path,
+    attachments: Sequence[AttachmentSpec],
+    notify: ProgressFn,
+) -> PdfResult:
+    import pikepdf
+    from pikepdf import Array, Dictionary, Name, String
+
+    pdf = pikepdf.Pdf.new()
+    # global anchor table and bookmarks
+    anchors: dict[str, tuple[int, float, float]] = {}
+    bookmarks: list[tuple[int, str, int, float]] = []
+    boxes: list[tuple[str, int, float, float, float, float]] = []
+    offset = 0
+    sources = []
+    for _part, out in all_parts:
+        src = pikepdf.Pdf.open(BytesIO(out.pdf))
+        sources.append(src)
+        pdf.pages.extend(src.pages)
+        for name, page, x, y in out.anchors:
+            anchors.setdefault(name, (offset + page, x, y))
+        bookmarks.extend((level, label, offset + page, y) for level, label, page, y in out.bookmarks)
+        boxes.extend((name, offset + page, x0, y0, x1, y1) for name, page, x0, y0, x1, y1 in out.boxes)
+        offset += out.pages
+    total = offset
+    notify("assemble", 1, 4)
+
+    # running header/footer ("Page X of Y")
+    position = 0
+    for chunk in overlays:
+        over = pikepdf.Pdf.open(BytesIO(chunk))
+        sources.append(over)
+        for over_page in over.pages:
+            if position < total:
+                pdf.pages[position].add_overlay(over_page, None)
+            position += 1
+    notify("assemble", 2, 4)
+
+    # item links: vg:ID -> in-document destination; PDF/A: every annotation printable
+    page_objs = [p.obj for p in pdf.pages]
+    for pdf_page in pdf.pages:
+        annots = pdf_page.obj.get("/Annots")
+        if annots is None:
+            continue
+        keep = Array()
+        for annot in annots:
+            action = annot.get("/A")
+            uri = str(action.get("/URI")) if action is not None and "/URI" in action else ""
+            if uri.startswith("vg:"):
+                target = anchors.get(uri[3:])
+                if target is None:
+                    continue  # an ID that is not in the binder: drop the link, keep the text
+                del annot["/A"]
+                annot["/Dest"] = Array([page_objs[target[0]], Name.XYZ, target[1], target[2], 0])
+            annot["/F"] = 4
+            keep.append(annot)
+        pdf_page.obj["/Annots"] = keep
+
+    # bookmarks (outline)
+    with pdf.open_outline() as outline:
+        stack: list[tuple[int, Any]] = []
+        for level, label, page, y in bookmarks:
+            item = pikepdf.OutlineItem(label, page, "XYZ", left=0, top=y)
+            while stack and stack[-1][0] >= level:
+                stack.pop()
+            (stack[-1][1].children if stack else outline.root).append(item)
+            stack.append((level, item))
+    notify("assemble", 3, 4)
+
+    # empty signature fields where the layout placed the boxes (names agreed with issue 7)
+    fields = Array()
+    field_names = []
+    for name, page, x0, y0, x1, y1 in boxes:
+        appearance = pdf.make_stream(b"", Type=Name.XObject, Subtype=Name.Form, BBox=[0, 0, x1 - x0, y1 - y0])
+        widget = pdf.make_indirect(Dictionary(
+            Type=Name.Annot, Subtype=Name.Widget, FT=Name.Sig, T=String(name),
+            Rect=[round(x0, 2), round(y0, 2), round(x1, 2), round(y1, 2)], F=4, P=page_objs[page],
+            AP=Dictionary(N=appearance),
+        ))
+        page_dict = pdf.pages[page].obj
+        if "/Annots" not in page_dict:
+            page_dict["/Annots"] = Array()
+        page_dict["/Annots"].append(widget)
+        fields.append(widget)
+        field_names.append(name)
+    if len(fields):
+        pdf.Root.AcroForm = Dictionary(Fields=fields, SigFlags=0)
+
+    # attachments with PDF/A-3 relationships, in name order
+    when = _pdf_date(binder.generated)
+    af = Array()
+    for spec in sorted(attachments, key=lambda a: a.name):
+        filespec = pikepdf.AttachedFileSpec(
+            pdf, spec.data, description=spec.description, filename=spec.name, mime_type=spec.mime,
+            creation_date=when, mod_date=when, relationship=Name("/" + spec.relationship),
+        )
+        pdf.attachments[spec.name] = filespec
+        af.append(filespec.obj)
+    if len(af):
+        pdf.Root.AF = af
+
+    # PDF/A-3b identification, output intent, metadata
+    import weasyprint
+
+    icc = (Path(str(weasyprint.__file__)).parent / "pdf" / "sRGB2014.icc").read_bytes()
+    icc_stream = pdf.make_stream(icc, N=3)
+    pdf.Root.OutputIntents = Array([Dictionary(
+        Type=Name.OutputIntent, S=Name.GTS_PDFA1, OutputConditionIdentifier=String("sRGB IEC61966-2.1"),
+        Info=String("sRGB IEC61966-2.1"), DestOutputProfile=icc_stream,
+    )])
+    pdf.Root.Metadata = pdf.make_stream(_xmp(binder), Type=Name.Metadata, Subtype=Name.XML)
+    pdf.Root.Lang = String("en")
+    pdf.Root.PageMode = Name.UseOutlines
+    pdf.Root.ViewerPreferences = Dictionary(DisplayDocTitle=True)
+    pdf.docinfo["/Title"] = String(f"{binder.doc_id} {binder.title} — {binder.system}")
+    pdf.docinfo["/Creator"] = String("valgen")
+    pdf.docinfo["/Producer"] = String("valgen (WeasyPrint, pikepdf)")
+    pdf.docinfo["/CreationDate"] = String(when)
+    pdf.docinfo["/ModDate"] = String(when)
+
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_suffix(out_path.suffix + ".tmp")
+    pdf.save(tmp, deterministic_id=True, compress_streams=True, min_version="1.7",
+             object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    for src in sources:
+        src.close()
+    os.replace(tmp, out_path)
+    notify("assemble", 4, 4)
+    digest = hashlib.sha256(out_path.read_bytes()).hexdigest()
+    return PdfResult(path=out_path, pages=total, parts=len(all_parts), attachments=len(attachments), sha256=digest,
+                     signature_fields=tuple(field_names))
+
+
+def coverage_summary(coverage: Sequence[Coverage]) -> str:
+    return ", ".join(f"{c.level} {c.percent:.0f}%" for c in coverage)
