@@ -60,10 +60,29 @@ def _reader(name: str) -> str:
     return "auditor" if name in _AUDITOR_READS else "admin"
 
 
-def unique_key(prefix: str, target: Any) -> str:
-    """A fresh object key under the target's test prefix (aws writes only there)."""
-    base = getattr(target.profile, "test_prefix", "valgen-qualification/") if target.kind == "aws" else ""
-    return f"{base}{prefix}/{uuid.uuid4().hex[:12]}"
+def fresh_key(target: Any, case_id: str, name: str = "object.txt") -> str:
+    """A fresh key under the profile's test prefix (the aws target writes nowhere else)."""
+    return f"{target.profile.test_prefix}{case_id.lower()}-{uuid.uuid4().hex[:12]}/{name}"
+
+
+def signature_fresh_key(target: Any, case_id: str) -> str:
+    """A fresh key under signatures/ for a test package of the test prefix (where the signer may write)."""
+    return "signatures/" + fresh_key(target, case_id, "event.json")
+
+
+def privileged(target: Any, service: str, region: str | None = None) -> Any:
+    """The most privileged client the target offers: moto's deploying identity, else the administrator persona.
+
+    Lock behaviour (COMPLIANCE, legal hold) must hold against every identity; on moto the
+    deploying identity has full rights, so a refusal shows the lock, not a missing permission.
+    """
+    if target.kind == "moto":
+        return target.deployer_client(service, region)
+    return target.client(service, "admin", region)
+
+
+def privileged_name(target: Any) -> str:
+    return "the deploying identity (full rights)" if target.kind == "moto" else "the administrator persona"
 
 
 def sha256_hex(data: bytes) -> str:

@@ -113,8 +113,28 @@ class StepRecord:
         return None
 
     def expect_denied(self, call: Callable[[], Any], label: str = "response") -> Any:
-        """Run `call` expecting AccessDenied (the identity or the lock refuses it)."""
-        return self.expect_error(call, ("AccessDenied", "AccessDeniedException"), label)
+        """Run `call` expecting an access denial (the identity, a policy or the lock refuses it).
+
+        AWS answers AccessDenied (S3, STS, IAM) or AccessDeniedException (KMS, CloudTrail,
+        Config); moto's server answers the JSON-protocol services with the bare HTTP status
+        '403', which is accepted only together with HTTP status 403.
+        """
+        from botocore.exceptions import ClientError
+
+        try:
+            result = call()
+        except ClientError as exc:
+            response = dict(exc.response)
+            self.attach(label, response)
+            error = response.get("Error", {})
+            code = str(error.get("Code", ""))
+            status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            denied = code in ("AccessDenied", "AccessDeniedException") or (code == "403" and status == 403)
+            self.check(denied, f"refused with {code} (HTTP {status}): {error.get('Message', '')}".strip())
+            return response
+        self.attach(label, result)
+        self.check(False, "the call succeeded (expected an access denial)")
+        return None
 
     def to_dict(self) -> dict[str, Any]:
         return {
