@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import privileged, privileged_name, sha256_hex, signature_fresh_key, fresh_key
+from support import fresh_key, privileged, privileged_name, sha256_hex, signature_fresh_key
 
 from generator.model import Model
 from generator.qualify.evidence import Evidence
