@@ -145,6 +145,18 @@ def plan_binder_signature(binder: Path, signatories: Signatories, signer_id: str
     return signer, target
 
 
+def _refuse_unverified(binder: Path, data: bytes, signatories: Signatories) -> None:
+    """Nobody signs what does not verify: earlier signatures, later changes, attachments vs manifest (11.10(a))."""
+    from generator.esign.verify import read_events, verify_bytes
+
+    report = verify_bytes(data, binder.name, signatories, None, events=read_events(binder))
+    found = [p for p in report.all_problems() if p != "the binder carries no signature"]
+    if found:
+        listed = "\n  ".join(found[:10]) + (f"\n  (and {len(found) - 10} more)" if len(found) > 10 else "")
+        raise SigningRefused(f"{binder.name} does not verify, so it cannot be signed:\n  {listed}",
+                             fix=f"run `valgen verify {binder}`; sign only an unaltered binder built by `valgen build`")
+
+
 def _font() -> Path:
     for candidate in FONT_CANDIDATES:
         if candidate.is_file():
@@ -207,8 +219,9 @@ def sign_binder(binder: Path, signatories: Signatories, signer_id: str, meaning:
 
     moment = (now or now_utc()).replace(microsecond=0)
     signer, target = plan_binder_signature(binder, signatories, signer_id, meaning, moment)
-    credential = unlock_credential(signer, key_file, source, lockout, moment)
     original = binder.read_bytes()
+    _refuse_unverified(binder, original, signatories)
+    credential = unlock_credential(signer, key_file, source, lockout, moment)
     signed = _pades_sign(original, credential, target.name, meaning, moment)
     reader = PdfFileReader(io.BytesIO(signed), strict=False)
     ours = next(s for s in reader.embedded_regular_signatures if s.field_name == target.name)

@@ -236,3 +236,14 @@ def test_cli_sign_refusal_exits_1_and_bad_path_exits_2(binder: Path, demo_keys: 
 
         plan_binder_signature(not_pdf, load_signatories(demo_keys.signatories), "demo-author", "authored",
                               datetime.now(UTC))
+
+
+def test_a_binder_changed_after_signing_cannot_be_signed(binder: Path, sign: SignFn) -> None:
+    from .tamper import change_page_content
+
+    sign(binder, "demo-author", "authored")
+    change_page_content(binder)
+    with pytest.raises(SigningRefused, match=r"binder\.pdf does not verify, so it cannot be signed:\n  unsigned "
+                                             r"incremental update \(revision 3\) after the last signature changed: "
+                                             r"page 1"):
+        sign(binder, "demo-reviewer", "reviewed")

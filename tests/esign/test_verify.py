@@ -12,7 +12,7 @@ import pytest
 
 from generator.cli import main
 from generator.esign.fixture import build_test_binder
-from generator.esign.identity import Lockout, unlock_credential
+from generator.esign.identity import Lockout, SigningRefused, unlock_credential
 from generator.esign.keys import DemoKeys
 from generator.esign.sign import _pades_sign
 from generator.esign.signatories import Signatories, load_signatories
@@ -93,12 +93,30 @@ def test_update_after_last_signature_changing_a_form_field(signed_copy: Path, si
         in text
 
 
-def test_attachment_swapped(tmp_path: Path, sign: SignFn, signatories: Signatories) -> None:
-    """The manifest lists one run record; the binder carries another (swapped before signing)."""
+def _sign_unchecked(binder: Path, demo_keys: DemoKeys, signatories: Signatories, tmp_path: Path,
+                    steps: tuple[tuple[tuple[str, str], str], ...] = ((ORDER[0], "sig-1-authored"),)) -> None:
+    """Sign with pyHanko through our signing code but without `valgen sign`'s refusals (a careless tool)."""
+    data = binder.read_bytes()
+    moment = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+    for (signer, meaning), field in steps:
+        person = signatories.signer(signer)
+        assert person is not None
+        credential = unlock_credential(person, demo_keys.keys[signer], env_source(demo_keys.passphrases[signer]),
+                                       Lockout(tmp_path / "state"), moment)
+        data = _pades_sign(data, credential, field, meaning, moment)
+        moment += timedelta(minutes=5)
+    binder.write_bytes(data)
+
+
+def test_attachment_swapped(tmp_path: Path, sign: SignFn, signatories: Signatories, demo_keys: DemoKeys) -> None:
+    """The manifests list one run record; the binder carries another (swapped before signing)."""
     real = {"runs/R-1/run.json": b'{"run": "R-1", "failed": 2}\n'}
     binder = build_test_binder(tmp_path / "b.pdf", attachments={"runs/R-1/run.json": b'{"run": "R-1", "failed": 0}\n'},
                                listed=real)
-    sign(binder, "demo-author", "authored")
+    with pytest.raises(SigningRefused, match=r"b\.pdf does not verify, so it cannot be signed:\n  attachment "
+                                             r"runs/R-1/run\.json was altered or swapped"):
+        sign(binder, "demo-author", "authored")
+    _sign_unchecked(binder, demo_keys, signatories, tmp_path)
     report = verify_binder(binder, signatories, None)
     assert report.signatures[0].problems == []
     digest = hashlib.sha256(real["runs/R-1/run.json"]).hexdigest()
@@ -107,11 +125,11 @@ def test_attachment_swapped(tmp_path: Path, sign: SignFn, signatories: Signatori
     assert report.problems[1].endswith(f", manifest.json says {digest}")
 
 
-def test_attachment_removed_or_added(tmp_path: Path, sign: SignFn, signatories: Signatories) -> None:
+def test_attachment_removed_or_added(tmp_path: Path, signatories: Signatories, demo_keys: DemoKeys) -> None:
     listed = {"runs/R-1/run.json": b"{}", "runs/R-1/junit.xml": b"<testsuite/>"}
     binder = build_test_binder(tmp_path / "b.pdf", attachments={"runs/R-1/run.json": b"{}", "extra.txt": b"x"},
                                listed=listed)
-    sign(binder, "demo-author", "authored")
+    _sign_unchecked(binder, demo_keys, signatories, tmp_path)
     text = problems(verify_binder(binder, signatories, None))
     assert "attachment extra.txt is not listed in the embedded SHA256SUMS" in text
     assert "attachment runs/R-1/junit.xml listed in SHA256SUMS is missing" in text
@@ -167,16 +185,7 @@ def test_certificate_outside_the_trust_root(tmp_path: Path, sign: SignFn, other_
 def test_wrong_order(tmp_path: Path, demo_keys: DemoKeys, signatories: Signatories) -> None:
     """Signatures made out of order (bypassing `valgen sign`'s refusal) are reported by verify."""
     binder = build_test_binder(tmp_path / "b.pdf")
-    data = binder.read_bytes()
-    moment = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
-    for (signer, meaning), field in ((ORDER[1], "sig-2-reviewed"), (ORDER[0], "sig-1-authored")):
-        person = signatories.signer(signer)
-        assert person is not None
-        credential = unlock_credential(person, demo_keys.keys[signer], env_source(demo_keys.passphrases[signer]),
-                                       Lockout(tmp_path / "state"), moment)
-        data = _pades_sign(data, credential, field, meaning, moment)
-        moment += timedelta(minutes=5)
-    binder.write_bytes(data)
+    _sign_unchecked(binder, demo_keys, signatories, tmp_path, ((ORDER[1], "sig-2-reviewed"), (ORDER[0], "sig-1-authored")))
     text = problems(verify_binder(binder, signatories, None))
     assert ("signatures are in the wrong order: signed as sig-2-reviewed, sig-1-authored; each field must be signed "
             "after the one before it") in text
