@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from generator.errors import EXIT_COULD_NOT_RUN, EXIT_NOT_OK, EXIT_OK, ValgenError
+from generator.model import Approval
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -37,10 +38,28 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if args.list_rules:
         sys.stdout.write(list_rules_text())
         return EXIT_OK
-    result = run_check(Path(args.path))
+    root = Path(args.path)
+    result = run_check(root, approvals=lambda: _approval_verifier(root))
     out = format_json(result) if args.format == "json" else format_text(result)
     sys.stdout.write(out)
     return EXIT_NOT_OK if result.has_errors_or_warnings else EXIT_OK
+
+
+def _approval_verifier(root: Path) -> Callable[[Approval], str | None]:
+    """Verify approvals against the repository's signatories (requirements/signatories.yaml)."""
+    from generator.esign.approve import verify_approval
+    from generator.esign.signatories import load_signatories
+
+    base = root if root.is_dir() else root.parent
+    candidates = [base / "requirements" / "signatories.yaml", base / "signatories.yaml",
+                  base.parent / "requirements" / "signatories.yaml"]
+    path = next((p for p in candidates if p.is_file()), None)
+    if path is None:
+        def no_signatories(approval: Approval) -> str:
+            return f"approval by '{approval.signer}' cannot be verified: no requirements/signatories.yaml"
+        return no_signatories
+    signatories = load_signatories(path)
+    return lambda approval: verify_approval(approval, signatories)
 
 
 def _cmd_trace(args: argparse.Namespace) -> int:
@@ -132,7 +151,7 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
     import threading
 
     from generator.targets import deployment_from_repository, find_profile
-    from generator.targets.moto import MotoServer, deploy_moto
+    from generator.targets.moto import MotoServer, deploy_moto, state_path, write_state
 
     profile = find_profile(args.target, Path(args.path))
     if profile.kind != "moto":
@@ -141,6 +160,7 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
     deployment = deployment_from_repository(Path(args.path))
     with MotoServer() as server:
         target = deploy_moto(server, profile, deployment)
+        state = write_state(target, state_path(Path(args.path)))
         out = sys.stdout
         out.write(f"# valgen: target '{profile.name}' deployed from {deployment.origin}\n")
         for name, value in target.resources.items():
@@ -155,7 +175,75 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
             threading.Event().wait()  # until Ctrl-C; the server stops on leaving the with-block
         except KeyboardInterrupt:
             sys.stderr.write("valgen: stopping the moto server\n")
+        finally:
+            state.unlink(missing_ok=True)
     return EXIT_OK
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from generator.render.build import build
+
+    console = Console(stderr=True)
+    with Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True, disable=not console.is_terminal) as bar:
+        tasks: dict[str, object] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)  # type: ignore[arg-type]
+
+        result = build(Path(args.path), [Path(r) for r in args.run], Path(args.out), jobs=args.jobs,
+                       progress=progress, html=not args.no_html)
+    b = result.binder
+    counts = ", ".join(f"{o.stage.upper()} {o.passed}/{o.total} passed, {o.failed} failed, {o.error} error, "
+                       f"{o.not_run} not run" for o in b.vsr.outcomes)
+    sys.stdout.write(f"binder   {result.pdf.path} ({result.pdf.pages} pages, {result.pdf.attachments} attachments, "
+                     f"{result.timings['pdf']:.1f} s)\n")
+    if result.html:
+        sys.stdout.write(f"html     {result.html / 'index.html'}\n")
+    sys.stdout.write(f"matrix   {result.csv}  {result.xlsx}\n")
+    sys.stdout.write(f"manifest {result.sums} (check: cd {result.sums.parent} && sha256sum -c SHA256SUMS)\n")
+    sys.stdout.write(f"cases    {counts}\n")
+    sys.stdout.write("coverage " + ", ".join(f"{c.level} {c.covered}/{c.total}" for c in b.coverage) + "\n")
+    sys.stdout.write(f"VSR      {'released for use' if b.vsr.release else 'NOT released'}"
+                     f"{' (demonstration target)' if b.vsr.demonstration else ''}\n")
+    return EXIT_OK
+
+
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    from generator.records import RecordsClient, inspect_package
+    from generator.targets import find_profile
+    from generator.targets.base import Target
+
+    root = Path(args.path)
+    profile = find_profile(args.target, root)
+    target: Target
+    if profile.kind == "moto":
+        from generator.targets.moto import attach_moto, state_path
+
+        target = attach_moto(profile, state_path(root))
+    else:
+        from generator.targets.aws import AwsTarget
+
+        target = AwsTarget(profile)
+    client = RecordsClient(target)
+    out = sys.stdout
+    if args.package is None:
+        for name in client.packages():
+            revisions = client.revisions(name)
+            out.write(f"{name}: {len(revisions)} revision(s), latest {revisions[-1].top_hash}\n")
+        return EXIT_OK
+    result = inspect_package(client, args.package, args.revision,
+                             export_dir=Path(args.export) if args.export else None)
+    for answer in result.answers:
+        out.write(f"{answer.number}. {answer.question} [{answer.status}]\n")
+        for line in answer.lines:
+            out.write(f"   {line}\n")
+    return EXIT_OK if result.ok else EXIT_NOT_OK
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -180,10 +268,26 @@ def _build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_schema)
 
     # Further subcommands register below this line (one block each).
+    p = sub.add_parser("build", help="render the binder: PDF/A-3b, HTML site, matrix CSV/XLSX, manifest")
+    p.add_argument("--run", action="append", default=[], metavar="DIR", help="a run directory (repeatable)")
+    p.add_argument("-o", "--out", default="build", help="output folder (default: build)")
+    p.add_argument("--path", default=".", help="repository or content folder (default: .)")
+    p.add_argument("-j", "--jobs", type=int, default=None, help="worker processes (default: all cores)")
+    p.add_argument("--no-html", action="store_true", help="skip the HTML site")
+    p.set_defaults(handler=_cmd_build)
+
     p = sub.add_parser("deploy", help="start the embedded moto target with the reference deployment until Ctrl-C")
     p.add_argument("--target", default="moto", help="a moto target profile name or path (default: moto)")
     p.add_argument("--path", default=".", help="repository root holding specs/ and qualification/ (default: .)")
     p.set_defaults(handler=_cmd_deploy)
+
+    p = sub.add_parser("inspect", help="answer mock-inspection questions 1-4 about a record package")
+    p.add_argument("package", nargs="?", help="package name 'namespace/name' (omit to list the packages)")
+    p.add_argument("--revision", type=int, help="revision number, 1 = first registered (default: latest)")
+    p.add_argument("--target", default="moto", help="target profile name or path (moto: a running 'valgen deploy')")
+    p.add_argument("--export", metavar="DIR", help="write the PDF and CSV copies of the revision into DIR")
+    p.add_argument("--path", default=".", help="repository root (default: .)")
+    p.set_defaults(handler=_cmd_inspect)
 
     # issue 5: qualification (generator.qualify)
     p = sub.add_parser("qualify", help="run the IQ/OQ/PQ suites against a target and write a run record")

@@ -16,6 +16,8 @@ from generator.load import LoadResult, load_content
 from generator.model.findings import RULES, Finding, Severity
 
 RuleFunction = Callable[[m.Model], Iterator[Finding]]
+# Checks one approval's signature and signer; returns the problem, or None when it holds.
+ApprovalVerifier = Callable[[m.Approval], "str | None"]
 _REGISTRY: dict[str, RuleFunction] = {}
 
 
@@ -66,18 +68,32 @@ class CheckResult:
         return any(f.severity in (Severity.ERROR, Severity.WARNING) for f in self.findings)
 
 
-def run_check(root: Path) -> CheckResult:
-    """Load everything under `root` and apply every rule. Raises ValgenError only if root is unreadable."""
+def run_check(root: Path, approvals: Callable[[], ApprovalVerifier] | None = None) -> CheckResult:
+    """Load everything under `root` and apply every rule. Raises ValgenError only if root is unreadable.
+
+    `approvals` makes the verifier of approval signatures (rule CHG003); it is
+    called only when some document carries approvals, so a content set without
+    any does not pay for loading keys.
+    """
     loaded = load_content(root)
-    return check_loaded(loaded)
+    return check_loaded(loaded, approvals)
 
 
-def check_loaded(loaded: LoadResult) -> CheckResult:
+def check_loaded(loaded: LoadResult, approvals: Callable[[], ApprovalVerifier] | None = None) -> CheckResult:
     from generator.check import rules as _rules  # noqa: F401  (registers the rules)
 
     findings = list(loaded.findings)
     for function in _REGISTRY.values():
         findings.extend(function(loaded.model))
+    if approvals is not None and any(doc.approvals for doc in loaded.model.documents):
+        verify = approvals()
+        for doc in loaded.model.documents:
+            for approval in doc.approvals:
+                problem = verify(approval)
+                if problem is not None:
+                    findings.append(finding("CHG003", approval.source, f"{doc.id}: {problem}",
+                                            "an approval signed by a registered, unrevoked signer over exactly "
+                                            "this signer, name, meaning, time and fingerprint"))
     findings.sort(key=Finding.sort_key)
     from generator.check.rules import coverage
 
