@@ -74,6 +74,7 @@ class MotoServer:
         self.deployer: Credentials | None = None
         self.deployers: dict[str, Credentials] = {}
         self._account_lock = threading.Lock()
+        self._attached = False
 
     def __enter__(self) -> MotoServer:
         self.start()
@@ -84,7 +85,17 @@ class MotoServer:
 
     @property
     def running(self) -> bool:
+        if self._attached:
+            return True
         return self._process is not None and self._process.poll() is None
+
+    @classmethod
+    def attached(cls, endpoint: str) -> MotoServer:
+        """A handle on a server another process runs (`valgen deploy`); stop() leaves it running."""
+        server = cls()
+        server.endpoint = endpoint
+        server._attached = True
+        return server
 
     def start(self) -> str:
         """Start the server, create the deployer, switch IAM enforcement on; returns the endpoint URL."""
@@ -543,3 +554,52 @@ def moto_target(profile: TargetProfile, deployment: Deployment) -> Iterator[Moto
     """Start a server, apply `deployment`, yield the target; the server is stopped on exit, whatever happens."""
     with MotoServer() as server:
         yield deploy_moto(server, profile, deployment)
+
+
+def state_path(root: Path) -> Path:
+    """Where `valgen deploy` records its running deployment (inside the repository's ignored build/ folder)."""
+    return root / "build" / "moto-deploy.json"
+
+
+def write_state(target: MotoTarget, path: Path) -> Path:
+    """Record a running deployment (endpoint, resources, persona keys of this throw-away moto) for `attach_moto`."""
+    data = {
+        "endpoint": target.server.endpoint,
+        "pid": os.getpid(),
+        "profile": target.profile.name,
+        "account": target.account,
+        "resources": dict(target.resources),
+        "personas": {p: {"user_name": c.user_name, "role_name": c.role_name, "role_arn": c.role_arn,
+                         "access_key_id": c.access_key_id, "secret_access_key": c.secret_access_key}
+                     for p, c in target.personas.items()},
+        "reader": {"access_key_id": target._reader.access_key_id,
+                   "secret_access_key": target._reader.secret_access_key},
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2))
+    tmp.chmod(0o600)
+    tmp.replace(path)
+    return path
+
+
+def attach_moto(profile: TargetProfile, path: Path) -> MotoTarget:
+    """The deployment a running `valgen deploy` recorded at `path`."""
+    fix = "start 'valgen deploy --target moto' in another terminal and leave it running"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ValgenError(f"no running moto deployment is recorded at {path}", fix=fix) from exc
+    try:
+        os.kill(int(data["pid"]), 0)
+    except (OSError, KeyError, ValueError) as exc:
+        raise ValgenError(f"the moto deployment recorded at {path} is no longer running", fix=fix) from exc
+    if data.get("profile") != profile.name:
+        raise ValgenError(f"the running moto deployment uses profile '{data.get('profile')}', not '{profile.name}'",
+                          fix=f"use --target {data.get('profile')}")
+    server = MotoServer.attached(str(data["endpoint"]))
+    personas = {p: PersonaCredentials(p, c["user_name"], c["role_name"], c["role_arn"], c["access_key_id"],
+                                      c["secret_access_key"]) for p, c in data["personas"].items()}
+    reader = Credentials(data["reader"]["access_key_id"], data["reader"]["secret_access_key"])
+    return MotoTarget(server=server, profile=profile, deployment=Deployment(origin=f"running deployment ({path})"),
+                      resources=data["resources"], personas=personas, reader=reader)

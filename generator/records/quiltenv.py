@@ -1,0 +1,183 @@
+"""quilt3 kept on a short leash: its state outside the user's home, its S3 clients bound to one target persona.
+
+How quilt3 8 picks credentials and endpoint: every S3 client it makes comes from
+`quilt3.data_transfer.S3ClientProvider`, which takes a default `boto3.Session()`
+(the standard credential chain, or Quilt catalog credentials from
+``<data dir>/credentials.json``) and calls the hook set with
+`quilt3.hooks.set_build_s3_client_hook`. We install one hook that builds each
+client from the bound persona's session with the target's endpoint (path-style
+addressing), so pushes run as the registrar and never with whatever credentials
+the environment holds.
+
+Where quilt3 keeps state: module constants computed at import from
+platformdirs (``user_data_dir`` / ``user_cache_dir``: config.yml, auth,
+credentials, manifest cache, temp files). We import quilt3 with XDG_DATA_HOME and
+XDG_CACHE_HOME pointing into a valgen state folder (``$VALGEN_QUILT_HOME``, else
+``<tmp>/valgen-quilt-<uid>``), restore the environment afterwards, re-point the
+constants if quilt3 had been imported before us, switch its cache off, and turn
+off its usage telemetry (QUILT_DISABLE_USAGE_METRICS), which would otherwise
+call out to the internet.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from generator.targets.base import Target
+
+__all__ = ["quilt3_module", "quilt_as", "state_dir"]
+
+_cond = threading.Condition()
+_binding: tuple[Any, str | None, Any, str] | None = None  # (key, endpoint, session, target kind)
+_users = 0
+_imported: Any = None
+_saved_stdout: Any = None
+
+
+class _Sink(io.TextIOBase):
+    """Discards text (quilt3's progress prints)."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+def state_dir() -> Path:
+    """Where quilt3 keeps its config and temp files for valgen (never the user's home)."""
+    configured = os.environ.get("VALGEN_QUILT_HOME")
+    base = Path(configured) if configured else Path(tempfile.gettempdir()) / f"valgen-quilt-{os.getuid()}"
+    base.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return base
+
+
+def quilt3_module() -> Any:
+    """Import quilt3 with its state under `state_dir()` and valgen's client hook installed."""
+    global _imported
+    if _imported is not None:
+        return _imported
+    home = state_dir()
+    os.environ["QUILT_DISABLE_USAGE_METRICS"] = "true"  # no telemetry calls to the internet
+    os.environ.setdefault("QUILT_MINIMIZE_STDOUT", "true")  # no progress bars from library code
+    saved = {k: os.environ.get(k) for k in ("XDG_DATA_HOME", "XDG_CACHE_HOME")}
+    already = "quilt3" in sys.modules
+    try:
+        os.environ["XDG_DATA_HOME"] = str(home / "data")
+        os.environ["XDG_CACHE_HOME"] = str(home / "cache")
+        import quilt3
+        import quilt3.api
+        import quilt3.hooks
+        import quilt3.packages
+        import quilt3.session
+        import quilt3.util
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    if already or not str(quilt3.util.BASE_PATH).startswith(str(home)):
+        _repoint(quilt3, home)
+    quilt3.util.IS_CACHE_ENABLED = False  # read at call time by quilt3.packages
+    quilt3.hooks.set_build_s3_client_hook(_build_client)
+    _imported = quilt3
+    return quilt3
+
+
+def _repoint(quilt3: Any, home: Path) -> None:
+    """quilt3 was imported before us with its state in the home folder: move every path constant."""
+    base = home / "data" / "Quilt"
+    cache = home / "cache" / "Quilt" / "v0"
+    util, session, packages, api = quilt3.util, quilt3.session, quilt3.packages, quilt3.api
+    util.BASE_DIR = str(base)
+    util.BASE_PATH = base
+    util.CACHE_PATH = cache
+    util.TEMPFILE_DIR_PATH = base / "tempfiles"
+    util.CONFIG_PATH = base / "config.yml"
+    session.AUTH_PATH = base / "auth.json"
+    session.CREDENTIALS_PATH = base / "credentials.json"
+    packages.CACHE_PATH = cache
+    packages.APP_DIR_TEMPFILE_DIR = base / "tempfiles"
+    api.CONFIG_PATH = base / "config.yml"
+
+
+def _build_client(build_client_base: Any, session: Any, client_kwargs: dict[str, Any], **kwargs: Any) -> Any:
+    """quilt3's client hook: build from the bound persona's session and endpoint, always signed."""
+    from botocore.config import Config
+
+    with _cond:
+        binding = _binding
+    if binding is None:
+        raise RuntimeError("valgen: quilt3 was used outside generator.records.quiltenv.quilt_as()")
+    _key, endpoint, persona_session, kind = binding
+    old = client_kwargs.get("config")
+    pool = getattr(old, "max_pool_connections", None) or 10
+    config = Config(max_pool_connections=pool, retries={"max_attempts": 3, "mode": "standard"},
+                    s3={"addressing_style": "path"} if endpoint else None)
+    made = dict(client_kwargs, config=config)
+    if endpoint:
+        made["endpoint_url"] = endpoint
+    client = build_client_base(persona_session, made, **kwargs)
+    if kind == "moto":
+        _composite_checksum_shim(client)
+    return client
+
+
+def _composite_checksum_shim(client: Any) -> None:
+    """moto 5.2.5 omits ChecksumSHA256 from the CompleteMultipartUpload response, and quilt3 8 needs it for
+    every file of 8 MiB or more (it builds the file's sha2-256-chunked hash from it). Fill it in the way S3
+    does: base64(SHA-256 of the concatenated part checksums) + '-<parts>', from the part checksums botocore
+    computed over the bytes sent. Registered for moto targets only; verification re-hashes the stored bytes
+    independently, so a wrong value here could not hide a changed object."""
+    import base64
+    import hashlib
+
+    def remember(params: dict[str, Any], context: dict[str, Any], **_kw: Any) -> None:
+        parts = params.get("MultipartUpload", {}).get("Parts", [])
+        context["valgen_part_checksums"] = [p.get("ChecksumSHA256") for p in parts]
+
+    def complete(parsed: dict[str, Any], context: dict[str, Any], **_kw: Any) -> None:
+        sums = context.get("valgen_part_checksums") or []
+        if "ChecksumSHA256" not in parsed and sums and all(sums):
+            joined = b"".join(base64.b64decode(x) for x in sums)
+            parsed["ChecksumSHA256"] = f"{base64.b64encode(hashlib.sha256(joined).digest()).decode()}-{len(sums)}"
+
+    client.meta.events.register("before-parameter-build.s3.CompleteMultipartUpload", remember)
+    client.meta.events.register("after-call.s3.CompleteMultipartUpload", complete)
+
+
+@contextlib.contextmanager
+def quilt_as(target: Target, persona: str) -> Iterator[Any]:
+    """Run quilt3 calls as `persona` of `target`. Calls bound to the same persona and target may run
+    concurrently (the PQ load scenario); a different binding waits until those finish."""
+    global _binding, _users, _saved_stdout
+    quilt3 = quilt3_module()
+    key = (id(target), persona)
+    session = target.session(persona)
+    with _cond:
+        while _binding is not None and _binding[0] != key:
+            _cond.wait()
+        if _binding is None:
+            _binding = (key, target.endpoint, session, target.kind)
+        if _users == 0:
+            # quilt3 prints progress messages ("Package ... pushed"); only the CLI speaks to the user.
+            _saved_stdout = sys.stdout
+            sys.stdout = _Sink()
+        _users += 1
+    try:
+        yield quilt3
+    finally:
+        with _cond:
+            _users -= 1
+            if _users == 0:
+                _binding = None
+                if _saved_stdout is not None:
+                    sys.stdout = _saved_stdout
+                    _saved_stdout = None
+                _cond.notify_all()
