@@ -13,6 +13,7 @@ import io
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -29,6 +30,7 @@ from generator.esign.signatories import Signatories, Signer, format_time, now_ut
 __all__ = ["FONT_CANDIDATES", "SignResult", "event_path", "existing_signers", "plan_binder_signature", "sign_binder"]
 
 EVENT_FORMAT = "valgen-signature-event/1"
+_BYTE_RANGE = re.compile(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]")
 # An embedded TrueType font keeps the appearance PDF/A-conformant (ISO 19005: all fonts embedded).
 FONT_CANDIDATES = (
     Path("/usr/share/fonts/truetype/freefont/FreeSans.ttf"),
@@ -145,6 +147,17 @@ def plan_binder_signature(binder: Path, signatories: Signatories, signer_id: str
     return signer, target
 
 
+def _signed_range_digest(signed: bytes, appended_from: int) -> str:
+    """SHA-256 over the /ByteRange of the signature just appended (what its CMS messageDigest states)."""
+    found = list(_BYTE_RANGE.finditer(signed, appended_from))
+    if not found:
+        raise ValgenError("the signed binder has no /ByteRange in its new revision", fix="report this as a bug")
+    start1, len1, start2, len2 = (int(found[-1].group(i)) for i in range(1, 5))
+    digest = hashlib.sha256(signed[start1:start1 + len1])
+    digest.update(signed[start2:start2 + len2])
+    return "sha256:" + digest.hexdigest()
+
+
 def _refuse_unverified(binder: Path, data: bytes, signatories: Signatories) -> None:
     """Nobody signs what does not verify: earlier signatures, later changes, attachments vs manifest (11.10(a))."""
     from generator.esign.verify import read_events, verify_bytes
@@ -215,16 +228,13 @@ def _pades_sign(source: bytes, credential: Credential, field: str, meaning: str,
 def sign_binder(binder: Path, signatories: Signatories, signer_id: str, meaning: str, *, key_file: Path,
                 source: PassphraseSource, lockout: Lockout, now: datetime | None = None) -> SignResult:
     """Check the rules and the signer's identity, sign the next field in place, write the signature event."""
-    from pyhanko.pdf_utils.reader import PdfFileReader
-
     moment = (now or now_utc()).replace(microsecond=0)
     signer, target = plan_binder_signature(binder, signatories, signer_id, meaning, moment)
     original = binder.read_bytes()
     _refuse_unverified(binder, original, signatories)
     credential = unlock_credential(signer, key_file, source, lockout, moment)
     signed = _pades_sign(original, credential, target.name, meaning, moment)
-    reader = PdfFileReader(io.BytesIO(signed), strict=False)
-    ours = next(s for s in reader.embedded_regular_signatures if s.field_name == target.name)
+    range_digest = _signed_range_digest(signed, len(original))
     event: dict[str, Any] = {
         "format": EVENT_FORMAT,
         "binder": binder.name,
@@ -235,7 +245,7 @@ def sign_binder(binder: Path, signatories: Signatories, signer_id: str, meaning:
         "meaning": meaning,
         "time": format_time(moment),
         "revision_signed_sha256": "sha256:" + hashlib.sha256(original).hexdigest(),
-        "signed_range_sha256": "sha256:" + ours.compute_digest("sha256").hex(),
+        "signed_range_sha256": range_digest,
         "signed_binder_sha256": "sha256:" + hashlib.sha256(signed).hexdigest(),
         "certificate": signer.fingerprint,
         "identity_components": list(credential.components),

@@ -89,3 +89,19 @@ def copy_signature(source: Path, target: Path, field_number: int = 1) -> None:
     assert len(hex_cms) <= d1 - d0
     dst[d0:d1] = hex_cms + b"0" * (d1 - d0 - len(hex_cms))
     target.write_bytes(bytes(dst))
+
+
+def sign_with_extra_change(path: Path, key_file: Path, passphrase: str, field: str, meaning: str) -> None:
+    """A signer's tool that also changes page 1 in the revision it signs (a valid, trusted signature)."""
+    from pyhanko.sign import signers
+
+    writer = _writer(path)
+    stream = generic.StreamObject(stream_data=b"BT /F1 24 Tf 100 100 Td (SLIPPED IN) Tj ET")
+    writer.add_stream_to_page(0, writer.add_object(stream))
+    signer = signers.SimpleSigner.load_pkcs12(str(key_file), passphrase=passphrase.encode())
+    assert signer is not None
+    meta = signers.PdfSignatureMetadata(field_name=field, reason=meaning, md_algorithm="sha256",
+                                        subfilter=signers.pdf_signer.SigSeedSubFilter.PADES)
+    out = io.BytesIO()
+    signers.PdfSigner(meta, signer=signer).sign_pdf(writer, existing_fields_only=True, output=out)
+    path.write_bytes(out.getvalue())

@@ -212,3 +212,18 @@ def test_pdfsig_also_rejects_a_flipped_byte(signed_copy: Path) -> None:
     flip_content_byte(signed_copy)
     run = subprocess.run(["pdfsig", "-nocert", str(signed_copy)], capture_output=True, text=True, timeout=60)
     assert "Signature is Valid." not in run.stdout
+
+
+def test_a_signature_whose_revision_also_changes_content(signed_binder: Path, tmp_path: Path, sign: SignFn,
+                                                         signatories: Signatories, demo_keys: DemoKeys) -> None:
+    """A trusted signer's tool slips a page change into the revision it signs: the difference analysis names it."""
+    from .tamper import sign_with_extra_change
+
+    binder = build_test_binder(tmp_path / "b.pdf")
+    sign(binder, "demo-author", "authored")
+    sign_with_extra_change(binder, demo_keys.keys["demo-reviewer"], demo_keys.passphrases["demo-reviewer"],
+                           "sig-2-reviewed", "reviewed")
+    report = verify_binder(binder, signatories, None)
+    assert report.signatures[0].problems == []
+    assert report.signatures[1].problems == [
+        "its revision also changed what it does not sign for: page 1 (/Contents)"]
