@@ -248,7 +248,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
 
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="valgen", description="Validation documentation for 21 CFR Part 11 records systems on S3.")
-    parser.add_argument("--version", action="version", version=f"valgen {_version()}")
+    parser.add_argument("--version", action=_VersionAction, nargs=0, help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
@@ -321,6 +321,15 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--revocations", type=Path, help="revocation list (default: revocations.yaml beside it)")
     p.set_defaults(handler=_cmd_esign)
     return parser
+
+
+class _VersionAction(argparse.Action):
+    """--version, looked up only when asked (importlib.metadata costs tens of ms at every start)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        sys.stdout.write(f"valgen {_version()}\n")
+        raise SystemExit(EXIT_OK)
 
 
 def _version() -> str:
