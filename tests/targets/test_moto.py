@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -216,27 +217,58 @@ def test_server_stops_and_leaves_no_process() -> None:
     assert not server.running
 
 
-def test_cli_deploy_prints_endpoint_and_personas_then_stops_on_interrupt(tmp_path: Path) -> None:
+def test_cli_deploy_then_inspect_then_stop_on_interrupt(tmp_path: Path) -> None:
+    """`valgen deploy` prints the endpoint and persona keys and stays up; `valgen inspect` answers from it;
+    Ctrl-C stops the server and removes the state file."""
     import signal
-
-    proc = subprocess.Popen([sys.executable, "-m", "generator", "deploy", "--target", "moto"], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    lines: list[str] = []
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        lines.append(line.rstrip("\n"))
-        if line.startswith("# the server runs"):
-            break
-    endpoint = next(x for x in lines if x.startswith("AWS_ENDPOINT_URL="))
-    assert endpoint.startswith("AWS_ENDPOINT_URL=http://127.0.0.1:")
-    for persona in ("registrar", "signer", "auditor", "admin"):
-        line = next(x for x in lines if x.startswith(persona + ": "))
-        assert "AWS_ACCESS_KEY_ID=" in line and "AWS_SECRET_ACCESS_KEY=" in line
-    proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=30) == 0
-    # the server is gone: the port refuses connections
     import socket
 
+    from generator.records import RecordsClient
+    from generator.targets.moto import attach_moto, state_path
+    from generator.targets.profile import load_profile
+
+    profile_path = REPO / "qualification" / "targets" / "moto.yaml"
+    cli = [sys.executable, "-m", "generator"]
+    proc = subprocess.Popen([*cli, "deploy", "--target", str(profile_path), "--path", str(tmp_path)], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines: list[str] = []
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line.rstrip("\n"))
+            if line.startswith("# the server runs"):
+                break
+        endpoint = next(x for x in lines if x.startswith("AWS_ENDPOINT_URL="))
+        assert endpoint.startswith("AWS_ENDPOINT_URL=http://127.0.0.1:")
+        for persona in ("registrar", "signer", "auditor", "admin"):
+            line = next(x for x in lines if x.startswith(persona + ": "))
+            assert re.fullmatch(rf"{persona}: AWS_ACCESS_KEY_ID=\S+ AWS_SECRET_ACCESS_KEY=\S+", line)
+
+        # register through the running deployment, then ask the CLI
+        target = attach_moto(load_profile(profile_path), state_path(tmp_path))
+        folder = tmp_path / "pkg"
+        folder.mkdir()
+        (folder / "README.md").write_text("# Demo record\n")
+        RecordsClient(target).register(folder, "demo/record", message="first")
+        common = ["--target", str(profile_path), "--path", str(tmp_path)]
+        listed = subprocess.run([*cli, "inspect", *common], cwd=REPO, capture_output=True, text=True)
+        assert listed.returncode == 0 and listed.stdout.startswith("demo/record: 1 revision(s)")
+        answer = subprocess.run([*cli, "inspect", "demo/record", "--revision", "1", *common, "--export",
+                                 str(tmp_path / "out")], cwd=REPO, capture_output=True, text=True)
+        assert answer.returncode == 0, answer.stderr
+        assert "1. Show the revision and prove it has not changed since it was signed [answered]" in answer.stdout
+        assert "3. Who accessed it in the last 90 days? [not available on this target]" in answer.stdout
+        assert (tmp_path / "out" / "demo_record-r1.pdf").is_file()
+        missing = subprocess.run([*cli, "inspect", "demo/record", "--revision", "5", *common], cwd=REPO,
+                                 capture_output=True, text=True)
+        assert missing.returncode == 2 and "has revisions 1..1, not 5" in missing.stderr
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+    assert not state_path(tmp_path).exists()
     port = int(endpoint.rsplit(":", 1)[1])
     with socket.socket() as sock:
         assert sock.connect_ex(("127.0.0.1", port)) != 0
+    gone = subprocess.run([*cli, "inspect", "demo/record", "--target", str(profile_path), "--path", str(tmp_path)],
+                          cwd=REPO, capture_output=True, text=True)
+    assert gone.returncode == 2 and "valgen deploy" in gone.stderr and "Traceback" not in gone.stderr
