@@ -89,9 +89,23 @@ def _cmd_esign(args: argparse.Namespace) -> int:
         sys.stdout.write(commands.run_demo_keys(Path(args.dir), fresh=args.fresh))
         return EXIT_OK
     if args.command == "verify":
-        text, ok = commands.run_verify(Path(args.binder), trust=args.trust, **opt)
+        if args.target is not None or args.package is not None:
+            if args.target is None or args.package is None or args.binder is not None:
+                raise ValgenError("remote verify takes --target and --package, and no BINDER.pdf",
+                                  fix="valgen verify --target T --package NAME [--revision N]")
+            text, ok = commands.run_verify_remote(target=args.target, root=Path(args.path), package=args.package,
+                                                  revision=args.revision, trust=args.trust, **opt)
+        elif args.binder is None:
+            raise ValgenError("nothing to verify", fix="valgen verify BINDER.pdf, or --target T --package NAME")
+        else:
+            text, ok = commands.run_verify(Path(args.binder), trust=args.trust, **opt)
         sys.stdout.write(text)
         return EXIT_OK if ok else EXIT_NOT_OK
+    if args.command == "publish":
+        sys.stdout.write(commands.run_publish(Path(args.binder), target=args.target, root=Path(args.path),
+                                              package=args.package, signer=args.signer, keys=args.keys,
+                                              state=args.state, **opt))
+        return EXIT_OK
     run = commands.run_sign if args.command == "sign" else commands.run_approve
     sys.stdout.write(run(Path(args.file), args.signer, args.meaning, keys=args.keys, state=args.state, **opt))
     return EXIT_OK
@@ -314,11 +328,27 @@ def _build_parser() -> argparse.ArgumentParser:
         p.add_argument("--signatories", type=Path, help="signatories file (default: requirements/signatories.yaml)")
         p.add_argument("--revocations", type=Path, help="revocation list (default: revocations.yaml beside it)")
         p.set_defaults(handler=_cmd_esign)
-    p = sub.add_parser("verify", help="verify a signed binder offline: signatures, changes, trust, manifest, order")
-    p.add_argument("binder", metavar="BINDER.pdf")
+    p = sub.add_parser("verify", help="verify a signed binder offline (or a published one from S3): signatures, "
+                                      "changes, trust, manifest, order")
+    p.add_argument("binder", metavar="BINDER.pdf", nargs="?", help="the binder PDF (offline verify)")
     p.add_argument("--trust", type=Path, help="CA certificate (PEM) to trust (default: the signatories' trust_root)")
     p.add_argument("--signatories", type=Path, help="signatories file (default: requirements/signatories.yaml)")
     p.add_argument("--revocations", type=Path, help="revocation list (default: revocations.yaml beside it)")
+    p.add_argument("--target", help="verify a published package on this target (re-hashed from S3)")
+    p.add_argument("--package", help="the published package name, such as signed/vg-binder")
+    p.add_argument("--revision", type=int, help="revision number (default: the latest)")
+    p.add_argument("--path", default=".", help="repository root (default: .)")
+    p.set_defaults(handler=_cmd_esign)
+    p = sub.add_parser("publish", help="publish a signed binder to the compliance bucket as one Quilt package")
+    p.add_argument("binder", metavar="BINDER.pdf")
+    p.add_argument("--target", required=True, help="a target profile name or path (moto: a running valgen deploy)")
+    p.add_argument("--package", help="package name (default: signed/<binder document ID>)")
+    p.add_argument("--signer", help="also sign the published revision (record signature event, meaning approved)")
+    p.add_argument("--keys", type=Path, help="folder holding <signer>.p12 (default: $VALGEN_KEYS_DIR)")
+    p.add_argument("--state", type=Path, help="lockout state folder (default: $VALGEN_STATE_DIR or KEYS/state)")
+    p.add_argument("--signatories", type=Path, help="signatories file (default: requirements/signatories.yaml)")
+    p.add_argument("--revocations", type=Path, help="revocation list (default: revocations.yaml beside it)")
+    p.add_argument("--path", default=".", help="repository root (default: .)")
     p.set_defaults(handler=_cmd_esign)
     return parser
 

@@ -10,6 +10,7 @@ import getpass
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from generator.errors import ValgenError
 from generator.esign.identity import ENV_PASSPHRASE, Lockout, PassphraseSource
@@ -123,3 +124,63 @@ def run_approve(document: Path, signer: str, meaning: str, *, signatories: Path 
                                 source=passphrase_source(signer), lockout=_lockout(key_dir, state))
     return (f"approved {document}: {approval['name']} ({approval['signer']}), meaning {approval['meaning']}, "
             f"{approval['time'].replace('T', ' ').replace('Z', ' UTC')}\n  fingerprint: {approval['fingerprint']}\n")
+
+
+def _records_client(target_name: str, root: Path) -> Any:
+    """The records client of a target: a running `valgen deploy` for moto, the account for aws (as `inspect`)."""
+    from generator.records import RecordsClient
+    from generator.targets import find_profile
+
+    profile = find_profile(target_name, root)
+    if profile.kind == "moto":
+        from generator.targets.moto import attach_moto, state_path
+
+        return RecordsClient(attach_moto(profile, state_path(root)))
+    from generator.targets.aws import AwsTarget
+
+    return RecordsClient(AwsTarget(profile))
+
+
+def run_publish(binder: Path, *, target: str, root: Path, package: str | None, signer: str | None,
+                signatories: Path | None, revocations: Path | None, keys: Path | None, state: Path | None) -> str:
+    from generator.esign.publish import publish_binder
+
+    people = _signatories(signatories, revocations)
+    client = _records_client(target, root)
+    extra: dict[str, Any] = {}
+    if signer is not None:
+        key_dir = _keys_dir(keys)
+        extra = {"signer_id": signer, "key_file": key_dir / f"{signer}.p12", "source": passphrase_source(signer),
+                 "lockout": _lockout(key_dir, state)}
+    result = publish_binder(client, binder, people, package=package, **extra)
+    lines = [f"published {binder} as {result.package} revision {result.revision} (top hash {result.top_hash})"]
+    lines += [f"  {name}" for name in result.files]
+    if result.record_event_key:
+        lines.append(f"  record signature event: {result.record_event_key}")
+    return "\n".join(lines) + "\n"
+
+
+def run_verify_remote(*, target: str, root: Path, package: str, revision: int | None, trust: Path | None,
+                      signatories: Path | None, revocations: Path | None) -> tuple[str, bool]:
+    from generator.esign.publish import verify_published
+    from generator.esign.verify import load_trust_root
+
+    people = _signatories(signatories, revocations)
+    root_cert = load_trust_root(trust) if trust is not None else None
+    report = verify_published(_records_client(target, root), package, revision, people, root_cert)
+    lines = [f"{package} revision {report.revision} (top hash {report.top_hash}) on target {target}"]
+    if report.rehash_problems:
+        lines += [f"  [BAD] re-hash from S3: {p}" for p in report.rehash_problems]
+    else:
+        lines.append("  [OK ] every object re-hashed from S3 by its version ID matches the manifest")
+    if report.binder is not None:
+        for sig in report.binder.signatures:
+            when = sig.time.replace("T", " ").replace("Z", " UTC") if sig.time else "unknown time"
+            lines.append(f"  [{'OK ' if not sig.problems else 'BAD'}] {sig.field}: {sig.name} "
+                         f"({sig.signer or 'unknown signer'}), meaning {sig.meaning or '?'}, {when}")
+            lines += [f"        {p}" for p in sig.problems]
+        lines += [f"  [BAD] {p}" for p in report.binder.problems]
+    lines += [f"  {line}" for line in report.record_events]
+    lines += [f"  [BAD] {p}" for p in report.problems]
+    lines.append("VERIFIED" if report.ok else "NOT VERIFIED")
+    return "\n".join(lines) + "\n", report.ok

@@ -37,7 +37,8 @@ def manifest_json(files: Mapping[str, bytes], *, title: str, release: bool) -> b
     """A manifest.json like `valgen build` writes: the VSR conclusion and every attachment's SHA-256."""
     listed = [{"name": name, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
               for name, data in sorted(files.items())]
-    return (json.dumps({"binder": title, "release": release, "files": listed}, indent=2, sort_keys=True)
+    return (json.dumps({"binder": "VG-BINDER", "version": "1.0", "title": title, "release": release,
+                        "files": listed}, indent=2, sort_keys=True)
             + "\n").encode()
 
 

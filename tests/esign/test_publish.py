@@ -1,0 +1,111 @@
+"""Publishing a signed binder to the embedded moto target and verifying it from S3."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from generator.esign.identity import Lockout, SigningRefused
+from generator.esign.keys import DemoKeys
+from generator.esign.publish import publish_binder, verify_published
+from generator.esign.signatories import Signatories
+from generator.records import RecordsClient
+from generator.targets.deployment import Deployment
+from generator.targets.moto import MotoServer, MotoTarget, deploy_moto
+from generator.targets.profile import load_profile
+
+from .conftest import env_source
+from .tamper import change_page_content
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[MotoServer]:
+    with MotoServer() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def target(server: MotoServer) -> MotoTarget:
+    profile = load_profile(REPO / "qualification" / "targets" / "moto.yaml")
+    return deploy_moto(server, profile, Deployment(workflows_dir=REPO / "specs" / "workflows"))
+
+
+@pytest.fixture(scope="module")
+def client(target: MotoTarget) -> RecordsClient:
+    return RecordsClient(target)
+
+
+def _build_dir(signed_binder: Path, tmp_path: Path) -> Path:
+    """A build folder as `valgen build` leaves it: the signed binder, its events, manifest and an HTML site."""
+    folder = tmp_path / "build"
+    folder.mkdir()
+    for path in signed_binder.parent.glob("binder*"):
+        shutil.copy(path, folder / path.name)
+    (folder / "manifest.json").write_text('{"binder": "VG-BINDER"}\n')
+    (folder / "html").mkdir()
+    (folder / "html" / "index.html").write_text("<html><body>binder</body></html>\n")
+    (folder / "runs" / "R-1").mkdir(parents=True)
+    (folder / "runs" / "R-1" / "run.json").write_text('{"run": "R-1"}\n')
+    return folder / "binder.pdf"
+
+
+def test_publish_and_verify_from_s3(client: RecordsClient, signed_binder: Path, tmp_path: Path,
+                                    signatories: Signatories, demo_keys: DemoKeys) -> None:
+    binder = _build_dir(signed_binder, tmp_path)
+    result = publish_binder(client, binder, signatories, package="signed/vg-binder-a", signer_id="demo-qa",
+                            key_file=demo_keys.keys["demo-qa"], source=env_source(demo_keys.passphrases["demo-qa"]),
+                            lockout=Lockout(tmp_path / "state"))
+    assert result.revision == 1
+    assert result.files == ("README.md", "binder.pdf", "html.zip", "manifest.json", "runs/R-1/run.json",
+                            "signatures/sig-1-authored.event.json", "signatures/sig-2-reviewed.event.json",
+                            "signatures/sig-3-approved.event.json")
+    assert result.record_event_key is not None and result.record_event_key.startswith(
+        f"signatures/signed/vg-binder-a/{result.top_hash}/")
+    _rev, manifest = client.browse("signed/vg-binder-a", 1)
+    assert manifest.workflow["id"] == "signed-record"
+    assert manifest.user_meta["document_sha256"] == hashlib.sha256(binder.read_bytes()).hexdigest()
+    report = verify_published(client, "signed/vg-binder-a", None, signatories, None)
+    assert report.ok, (report.rehash_problems, report.problems, report.binder and report.binder.all_problems())
+    assert [s.signer for s in report.binder.signatures] == ["demo-author", "demo-reviewer", "demo-qa"]  # type: ignore[union-attr]
+    assert len(report.record_events) == 1
+    assert report.record_events[0].startswith("record signature: Quinn Approver (demo-qa), meaning approved, ")
+    assert "lock COMPLIANCE" in report.record_events[0]
+
+
+def test_a_binder_that_does_not_verify_is_not_published(client: RecordsClient, signed_binder: Path, tmp_path: Path,
+                                                         signatories: Signatories) -> None:
+    binder = _build_dir(signed_binder, tmp_path)
+    change_page_content(binder)
+    with pytest.raises(SigningRefused, match=r"binder\.pdf does not verify, so it is not published"):
+        publish_binder(client, binder, signatories, package="signed/vg-binder-b")
+    assert "signed/vg-binder-b" not in client.packages()
+
+
+def test_remote_verify_names_what_changed_in_s3(server: MotoServer, signed_binder: Path, tmp_path: Path,
+                                                 signatories: Signatories) -> None:
+    """Only a deliberately unlocked, unversioned bucket lets bytes change under the manifest: a flipped byte in
+    the stored binder is named by the re-hash and by the signature check."""
+    from .tamper import flip_content_byte
+
+    profile = load_profile(REPO / "qualification" / "targets" / "moto.yaml")
+    unlocked = deploy_moto(server, profile, Deployment(workflows_dir=REPO / "specs" / "workflows").unlocked(),
+                           suffix="unlocked")
+    client = RecordsClient(unlocked)
+    binder = _build_dir(signed_binder, tmp_path)
+    publish_binder(client, binder, signatories, package="signed/vg-binder-c")
+    _rev, manifest = client.browse("signed/vg-binder-c")
+    entry = next(e for e in manifest.entries if e.logical_key == "binder.pdf")
+    flip_content_byte(binder)
+    unlocked.deployer_client("s3").put_object(Bucket=entry.bucket, Key=entry.key, Body=binder.read_bytes())
+    report = verify_published(client, "signed/vg-binder-c", None, signatories, None)
+    assert not report.ok
+    assert any(p.startswith("binder.pdf (s3://") and "content changed" in p for p in report.rehash_problems)
+    assert report.binder is not None
+    assert all(any(p.startswith("NOT INTACT") for p in s.problems) for s in report.binder.signatures)
+    assert "binder.pdf does not match the package metadata's document_sha256" in report.problems
