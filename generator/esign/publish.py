@@ -227,8 +227,10 @@ def publish_binder(client: Any, binder: Path, signatories: Signatories, *, packa
                                    metadata=meta, workflow=WORKFLOW)
     event_key = None
     if credential is not None and source is not None:
+        # The record is signed once it exists: the event's time follows the registration (11.50: when).
+        signed_at = (now or now_utc()).replace(microsecond=0)
         event = record_event(name, revision.top_hash, revision.number, credential.signer.id, credential.signer.name,
-                             "approved", moment, credential.signer.fingerprint, source.kind,
+                             "approved", signed_at, credential.signer.fingerprint, source.kind,
                              credential.private_key)
         event_key = client.write_signature(event).key
     return PublishResult(package=name, revision=revision.number, top_hash=revision.top_hash, files=tuple(files),
