@@ -247,3 +247,28 @@ def test_a_binder_changed_after_signing_cannot_be_signed(binder: Path, sign: Sig
                                              r"incremental update \(revision 3\) after the last signature changed: "
                                              r"page 1"):
         sign(binder, "demo-reviewer", "reviewed")
+
+
+def test_cli_sign_at_a_terminal_asks_with_getpass_and_ignores_the_environment(
+        binder: Path, demo_keys: DemoKeys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """11.200(a): at a terminal the passphrase is typed (a wrong one may be retried); the variable is ignored."""
+    answers = ["not it", demo_keys.passphrases["demo-author"]]
+    prompts: list[str] = []
+
+    def fake_getpass(prompt: str = "") -> str:
+        prompts.append(prompt)
+        return answers.pop(0)
+
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("getpass.getpass", fake_getpass)
+    monkeypatch.setenv("VALGEN_SIGNING_PASSPHRASE", "ignored at a terminal")
+    assert main(["sign", str(binder), "--signer", "demo-author", "--meaning", "authored", "--keys",
+                 str(demo_keys.directory), "--state", str(tmp_path / "state"), "--signatories",
+                 str(demo_keys.signatories)]) == 0, capsys.readouterr().err
+    assert prompts == ["PKCS#12 passphrase for demo-author: "] * 2
+    event = json.loads(event_path(binder, "sig-1-authored").read_text())
+    assert event["passphrase_source"] == "terminal"
+    assert event["identity_components"] == ["signer ID", "PKCS#12 passphrase (terminal)"]
+    log = [json.loads(line)["event"] for line in (tmp_path / "state" / "identity-log.jsonl").read_text().splitlines()]
+    assert log == ["wrong passphrase", "identity verified"]
