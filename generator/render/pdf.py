@@ -156,10 +156,34 @@ def binder_parts(binder: Binder) -> tuple[list[Part], list[Part]]:
     gaps = [
         {"item": g.item, "level": c.level, "reason": g.reason} for c in binder.coverage for g in c.gaps
     ]
-    section("matrix", "matrix", "Traceability matrix", binder.matrix, lambda r: 1.0 + 0.25 * len(r.cases),
+    section("matrix", "matrix", "Traceability matrix", matrix_by_urs(binder), lambda r: 1.2 + 0.12 * len(r["cases"]),
             {"gaps": gaps})
     section("evidence", "evidence", "Evidence index", binder.evidence, lambda e: 0.9)
     return front, body
+
+
+def matrix_by_urs(binder: Binder) -> list[dict[str, Any]]:
+    """The matrix as printed: one row per URS listing its clauses (the binder keeps one row per
+    clause-URS pair; the CSV/XLSX carry that form), then clauses no URS covers."""
+    rows: dict[str, dict[str, Any]] = {}
+    order: list[str] = []
+    for r in binder.matrix:
+        key = r.urs if r.urs is not None else f"clause:{r.clause}"
+        if key not in rows:
+            counts: dict[str, int] = {}
+            for _cid, outcome in r.cases:
+                counts[outcome.value] = counts.get(outcome.value, 0) + 1
+            rows[key] = {
+                "clauses": [], "urs": r.urs, "urs_title": r.urs_title, "excluded": bool(r.clause_excluded),
+                "fs": r.fs, "ds": r.ds, "sops": r.sops, "risks": r.risks, "cases": r.cases, "result": r.result,
+                "summary": ", ".join(f"{n} {k}" for k, n in sorted(counts.items())),
+                "deviations": r.deviations, "evidence": len(r.evidence),
+                "gaps": [g for g in r.gaps if "traces to no regulation clause" not in g or r.clause is None],
+            }
+            order.append(key)
+        if r.clause is not None:
+            rows[key]["clauses"].append((r.clause, r.clause_excluded))
+    return [rows[k] for k in order]
 
 
 def _fingerprints(binder: Binder) -> dict[str, str]:
@@ -466,7 +490,12 @@ def _assemble(
         sources.append(over)
         for over_page in over.pages:
             if position < total:
-                pdf.pages[position].add_overlay(over_page, None)
+                # not Page.add_overlay: it names the XObject randomly, and the bytes must be reproducible
+                target_page = pdf.pages[position]
+                formx = pdf.copy_foreign(over_page.as_form_xobject())
+                target_page.add_resource(formx, Name.XObject, name=Name("/VgRunningHeadFoot"))
+                target_page.contents_add(pdf.make_stream(b"q\n"), prepend=True)
+                target_page.contents_add(pdf.make_stream(b"\nQ\nq /VgRunningHeadFoot Do Q\n"), prepend=False)
             position += 1
     notify("assemble", 2, 4)
 
