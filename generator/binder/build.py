@@ -384,12 +384,15 @@ def _deliverables(
 
 
 def _system_name(plan: Document | None) -> str:
+    """The system's name from the plan's title ("Validation Plan — X", "Validation Plan for X")."""
     if plan is None:
         return "System under validation"
-    title = plan.title
-    for marker in (" for the ", " for "):
+    title = plan.title.strip()
+    for marker in (" for the ", " for ", " — ", " – ", " - ", ": "):
         if marker in title:
-            return title.split(marker, 1)[1]
+            rest = title.split(marker, 1)[1].strip()
+            if rest:
+                return rest
     return title
 
 
@@ -434,11 +437,22 @@ def build_binder(
     blockers: list[str] = []
     if not runs:
         blockers.append("no run record was given to the build")
+    # one line per outcome (and per not-run reason), so a QA reader sees the shape at a glance
+    for outcome in (Outcome.FAILED, Outcome.ERROR):
+        bad = [c.id for c in required if c.outcome is outcome]
+        if len(bad) == 1:
+            blockers.append(f"{bad[0]} {outcome.value}")
+        elif bad:
+            blockers.append(f"{len(bad)} cases {outcome.value}: {', '.join(bad)}")
+    reasons: dict[str, list[str]] = {}
     for c in required:
         if c.outcome is Outcome.NOT_RUN:
-            blockers.append(f"{c.id} not run: {c.reason or 'no reason recorded'}")
-        elif c.outcome is not Outcome.PASSED:
-            blockers.append(f"{c.id} {c.outcome.value}")
+            reasons.setdefault(c.reason or "no reason recorded", []).append(c.id)
+    for reason, cids in reasons.items():
+        if len(cids) == 1:
+            blockers.append(f"{cids[0]} not run: {reason}")
+        else:
+            blockers.append(f"{len(cids)} cases not run ({reason}): {', '.join(cids)}")
     if not required:
         blockers.append("the protocols hold no case for the required stages")
     blockers.extend(f"{d.id} is {d.deviation.state}" for d in deviations if not d.closed)
