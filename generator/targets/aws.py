@@ -21,7 +21,7 @@ from types import MappingProxyType
 from typing import Any
 
 from generator.errors import ValgenError
-from generator.targets.base import Target
+from generator.targets.base import Target, make_session
 from generator.targets.profile import PERSONAS, READER, PersonaAuth, TargetProfile
 
 __all__ = ["AwsTarget", "allowed_write"]
@@ -82,11 +82,10 @@ class AwsTarget(Target):
     def _base_session(self, profile_name: str | None) -> Any:
         if self._session_factory is not None:
             return self._session_factory(profile_name)
-        import boto3
         import botocore.exceptions
 
         try:
-            return boto3.Session(profile_name=profile_name, region_name=self.primary_region)
+            return make_session(region=self.primary_region, profile=profile_name)
         except botocore.exceptions.ProfileNotFound as exc:
             raise ValgenError(f"AWS named profile '{profile_name}' is not configured",
                               fix="add it to ~/.aws/config, or correct 'profile' in the target profile") from exc
@@ -112,12 +111,15 @@ class AwsTarget(Target):
             with self._lock:
                 self._sessions[persona] = (base, float("inf"))
             return base
-        sts = base.client("sts", region_name=self.primary_region, endpoint_url=self._sts_endpoint())
         args: dict[str, Any] = {"RoleArn": auth.role_arn, "RoleSessionName": f"valgen-{persona}"}
         if auth.external_id:
             args["ExternalId"] = auth.external_id
         try:
+            sts = base.client("sts", region_name=self.primary_region, endpoint_url=self._sts_endpoint())
             creds = sts.assume_role(**args)["Credentials"]
+        except botocore.exceptions.ProfileNotFound as exc:
+            raise ValgenError(f"AWS named profile '{auth.profile}' of persona {persona} is not configured",
+                              fix="add it to ~/.aws/config, or correct 'profile' in the target profile") from exc
         except botocore.exceptions.ClientError as exc:
             raise ValgenError(f"cannot assume the {persona} role {auth.role_arn}: {exc}",
                               fix="check the role's trust policy and the caller's sts:AssumeRole permission") from exc
@@ -137,10 +139,8 @@ class AwsTarget(Target):
     def _session_from(self, creds: Mapping[str, Any]) -> Any:
         if self._session_factory is not None:
             return self._session_factory(creds)
-        import boto3
-
-        return boto3.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
-                             aws_session_token=creds["SessionToken"], region_name=self.primary_region)
+        return make_session(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"],
+                            region=self.primary_region)
 
     def check_write(self, key: str) -> None:
         """Refuse any object write outside the qualification's own test objects (never touch records)."""

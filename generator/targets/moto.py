@@ -31,7 +31,7 @@ from types import MappingProxyType
 from typing import IO, Any
 
 from generator.errors import ValgenError
-from generator.targets.base import Target, endpoint_fixes
+from generator.targets.base import Target, endpoint_fixes, make_session
 from generator.targets.deployment import BucketConfig, Deployment, KeyConfig, PersonaPolicy
 from generator.targets.profile import PERSONAS, READER, TargetProfile
 
@@ -213,16 +213,14 @@ class MotoServer:
 
     def deployer_client(self, service: str, region: str = "us-east-1", account: str = MOTO_ACCOUNT) -> Any:
         """A client acting as the deployer of `account` (everything allowed; not a persona of the records system)."""
-        import boto3
         from botocore.config import Config
 
         creds = self.deployers.get(account)
         if creds is None:
             raise ValgenError("the moto server is not started", fix="call MotoServer.start() first")
-        client = boto3.client(service, region_name=region, endpoint_url=self.endpoint,
-                              aws_access_key_id=creds.access_key_id,
-                              aws_secret_access_key=creds.secret_access_key,
-                              config=Config(s3={"addressing_style": "path"}))
+        session = make_session(creds.access_key_id, creds.secret_access_key, region=region)
+        client = session.client(service, region_name=region, endpoint_url=self.endpoint,
+                                config=Config(s3={"addressing_style": "path"}))
         endpoint_fixes(client, service)
         return client
 
@@ -281,20 +279,19 @@ class MotoTarget(Target):
 
     def user_session(self, persona: str) -> Any:
         """A session with the persona's own IAM user keys (what `valgen deploy` prints)."""
-        import boto3
-
         creds = self.personas[persona]
-        return boto3.Session(aws_access_key_id=creds.access_key_id, aws_secret_access_key=creds.secret_access_key,
-                             region_name=self.primary_region)
+        return make_session(creds.access_key_id, creds.secret_access_key, region=self.primary_region)
 
     def session(self, persona: str) -> Any:
         """A session as the persona role (AssumeRole from the persona's user), renewed before it expires."""
-        import boto3
-
         if persona == READER:
-            return boto3.Session(aws_access_key_id=self._reader.access_key_id,
-                                 aws_secret_access_key=self._reader.secret_access_key,
-                                 region_name=self.primary_region)
+            with self._lock:
+                cached = self._sessions.get(READER)
+                if cached is None:
+                    cached = (make_session(self._reader.access_key_id, self._reader.secret_access_key,
+                                           region=self.primary_region), float("inf"))
+                    self._sessions[READER] = cached
+            return cached[0]
         if persona not in self.personas:
             raise ValgenError(f"unknown persona '{persona}'", fix="use one of: " + ", ".join(PERSONAS))
         with self._lock:
@@ -304,8 +301,7 @@ class MotoTarget(Target):
         sts = self.user_session(persona).client("sts", endpoint_url=self.endpoint, region_name=self.primary_region)
         creds = sts.assume_role(RoleArn=self.personas[persona].role_arn, RoleSessionName=f"valgen-{persona}")
         c = creds["Credentials"]
-        session = boto3.Session(aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
-                                aws_session_token=c["SessionToken"], region_name=self.primary_region)
+        session = make_session(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"], region=self.primary_region)
         with self._lock:
             self._sessions[persona] = (session, c["Expiration"].timestamp())
             # clients built from an old session must not outlive it

@@ -217,12 +217,13 @@ def test_server_stops_and_leaves_no_process() -> None:
     assert not server.running
 
 
-def test_cli_deploy_then_inspect_then_stop_on_interrupt(tmp_path: Path) -> None:
+def test_cli_deploy_then_inspect_then_stop_on_interrupt(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`valgen deploy` prints the endpoint and persona keys and stays up; `valgen inspect` answers from it;
     Ctrl-C stops the server and removes the state file."""
     import signal
     import socket
 
+    from generator.cli import main
     from generator.records import RecordsClient
     from generator.targets.moto import attach_moto, state_path
     from generator.targets.profile import load_profile
@@ -251,17 +252,16 @@ def test_cli_deploy_then_inspect_then_stop_on_interrupt(tmp_path: Path) -> None:
         (folder / "README.md").write_text("# Demo record\n")
         RecordsClient(target).register(folder, "demo/record", message="first")
         common = ["--target", str(profile_path), "--path", str(tmp_path)]
-        listed = subprocess.run([*cli, "inspect", *common], cwd=REPO, capture_output=True, text=True)
-        assert listed.returncode == 0 and listed.stdout.startswith("demo/record: 1 revision(s)")
-        answer = subprocess.run([*cli, "inspect", "demo/record", "--revision", "1", *common, "--export",
-                                 str(tmp_path / "out")], cwd=REPO, capture_output=True, text=True)
-        assert answer.returncode == 0, answer.stderr
-        assert "1. Show the revision and prove it has not changed since it was signed [answered]" in answer.stdout
-        assert "3. Who accessed it in the last 90 days? [not available on this target]" in answer.stdout
+        # in-process CLI calls (the same main() the console script runs) keep the test fast
+        assert main(["inspect", *common]) == 0
+        assert capsys.readouterr().out.startswith("demo/record: 1 revision(s)")
+        assert main(["inspect", "demo/record", "--revision", "1", *common, "--export", str(tmp_path / "out")]) == 0
+        out = capsys.readouterr().out
+        assert "1. Show the revision and prove it has not changed since it was signed [answered]" in out
+        assert "3. Who accessed it in the last 90 days? [not available on this target]" in out
         assert (tmp_path / "out" / "demo_record-r1.pdf").is_file()
-        missing = subprocess.run([*cli, "inspect", "demo/record", "--revision", "5", *common], cwd=REPO,
-                                 capture_output=True, text=True)
-        assert missing.returncode == 2 and "has revisions 1..1, not 5" in missing.stderr
+        assert main(["inspect", "demo/record", "--revision", "5", *common]) == 2
+        assert "has revisions 1..1, not 5" in capsys.readouterr().err
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=30) == 0
@@ -269,6 +269,5 @@ def test_cli_deploy_then_inspect_then_stop_on_interrupt(tmp_path: Path) -> None:
     port = int(endpoint.rsplit(":", 1)[1])
     with socket.socket() as sock:
         assert sock.connect_ex(("127.0.0.1", port)) != 0
-    gone = subprocess.run([*cli, "inspect", "demo/record", "--target", str(profile_path), "--path", str(tmp_path)],
-                          cwd=REPO, capture_output=True, text=True)
-    assert gone.returncode == 2 and "valgen deploy" in gone.stderr and "Traceback" not in gone.stderr
+    assert main(["inspect", "demo/record", "--target", str(profile_path), "--path", str(tmp_path)]) == 2
+    assert "valgen deploy" in capsys.readouterr().err
