@@ -91,18 +91,18 @@ def _refuse_signer(signatories: Signatories, signer_id: str, meaning: str, now: 
 
 
 def plan_binder_signature(binder: Path, signatories: Signatories, signer_id: str, meaning: str,
-                          now: datetime) -> tuple[Signer, FieldInfo]:
+                          now: datetime, reader: Any = None) -> tuple[Signer, FieldInfo]:
     """Every refusal rule for signing `binder`; returns the signer and the field to sign."""
     from pyhanko.pdf_utils.misc import PdfReadError
     from pyhanko.pdf_utils.reader import PdfFileReader
 
     signer = _refuse_signer(signatories, signer_id, meaning, now)
     try:
-        with binder.open("rb") as handle:
-            reader = PdfFileReader(handle, strict=False)
-            fields = signature_fields(reader)
-            signed = existing_signers(reader)
-            files = attachments(reader)
+        if reader is None:
+            reader = PdfFileReader(io.BytesIO(binder.read_bytes()), strict=False)
+        fields = signature_fields(reader)
+        signed = existing_signers(reader)
+        files = attachments(reader)
     except OSError as exc:
         raise ValgenError(f"cannot read {binder}: {exc.strerror}", fix="give the path of a binder PDF") from None
     except (PdfReadError, ValueError, KeyError) as exc:
@@ -158,11 +158,11 @@ def _signed_range_digest(signed: bytes, appended_from: int) -> str:
     return "sha256:" + digest.hexdigest()
 
 
-def _refuse_unverified(binder: Path, data: bytes, signatories: Signatories) -> None:
+def _refuse_unverified(binder: Path, data: bytes, signatories: Signatories, reader: Any = None) -> None:
     """Nobody signs what does not verify: earlier signatures, later changes, attachments vs manifest (11.10(a))."""
     from generator.esign.verify import read_events, verify_bytes
 
-    report = verify_bytes(data, binder.name, signatories, None, events=read_events(binder))
+    report = verify_bytes(data, binder.name, signatories, None, events=read_events(binder), reader=reader)
     found = [p for p in report.all_problems() if p != "the binder carries no signature"]
     if found:
         listed = "\n  ".join(found[:10]) + (f"\n  (and {len(found) - 10} more)" if len(found) > 10 else "")
@@ -170,15 +170,48 @@ def _refuse_unverified(binder: Path, data: bytes, signatories: Signatories) -> N
                              fix=f"run `valgen verify {binder}`; sign only an unaltered binder built by `valgen build`")
 
 
-def _font() -> Path:
-    for candidate in FONT_CANDIDATES:
-        if candidate.is_file():
-            return candidate
-    raise ValgenError("no TrueType font for the signature appearance (looked for FreeSans and DejaVu Sans)",
-                      fix="install fonts-freefont-ttf")
+# Latin text, punctuation and the symbols the appearance uses; other text falls back to the full font.
+_SUBSET = frozenset([*range(0x20, 0x7F), *range(0xA0, 0x250), 0x2013, 0x2014, 0x2018, 0x2019, 0x201C, 0x201D,
+                     0x2022, 0x2026, 0x20AC])
 
 
-def _pades_sign(source: bytes, credential: Credential, field: str, meaning: str, moment: datetime) -> bytes:
+def _font(text: str = "") -> Path:
+    """The appearance font: a cached Latin subset of the system font (subsetting the full font on every
+    signature took about a second), or the full font when the text needs glyphs outside the subset."""
+    source = next((c for c in FONT_CANDIDATES if c.is_file()), None)
+    if source is None:
+        raise ValgenError("no TrueType font for the signature appearance (looked for FreeSans and DejaVu Sans)",
+                          fix="install fonts-freefont-ttf")
+    if any(ord(ch) not in _SUBSET for ch in text if ch not in "\n"):
+        return source
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "valgen"
+    data = source.read_bytes()
+    target = cache / f"{source.stem}-latin-{hashlib.sha256(data).hexdigest()[:16]}.ttf"
+    if target.is_file():
+        return target
+    try:
+        from fontTools import subset  # type: ignore[import-untyped]
+        from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
+
+        options = subset.Options()
+        options.layout_features = []
+        options.name_IDs = ["*"]
+        options.notdef_outline = True
+        font = TTFont(io.BytesIO(data))
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=sorted(_SUBSET))
+        subsetter.subset(font)
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+        font.save(str(tmp))
+        os.replace(tmp, target)
+        return target
+    except OSError:
+        return source  # no writable cache: the full font works, only slower
+
+
+def _pades_sign(source: bytes, credential: Credential, field: str, meaning: str, moment: datetime,
+                reader: Any = None) -> bytes:
     from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.pdf_utils.text import TextBoxStyle
@@ -202,11 +235,16 @@ def _pades_sign(source: bytes, credential: Credential, field: str, meaning: str,
             session.system_time = moment
             return session
 
+    params = {
+        "name": signer.name, "title": signer.title, "meaning": MEANING_TEXT.get(meaning, meaning),
+        "ts": moment.strftime("%Y-%m-%d %H:%M:%S UTC"), "signer": signer.id, "fp": signer.fingerprint[7:23] + "…",
+        "revision": hashlib.sha256(source).hexdigest(),
+    }
     stamp = TextStampStyle(
         stamp_text=("%(name)s, %(title)s\n%(meaning)s\nSigned %(ts)s\nSigner ID %(signer)s, certificate %(fp)s\n"
                     "SHA-256 of the revision signed:\n%(revision)s"),
         timestamp_format="%Y-%m-%d %H:%M:%S UTC",
-        text_box_style=TextBoxStyle(font=GlyphAccumulatorFactory(str(_font()), font_size=8)),
+        text_box_style=TextBoxStyle(font=GlyphAccumulatorFactory(str(_font("".join(params.values()))), font_size=8)),
         border_width=1,
         background=None,
     )
@@ -215,25 +253,33 @@ def _pades_sign(source: bytes, credential: Credential, field: str, meaning: str,
         subfilter=sig_fields.SigSeedSubFilter.PADES,
     )
     pdf_signer = _PinnedTimeSigner(meta, signer=key_signer, stamp_style=stamp)
-    writer = IncrementalPdfFileWriter(io.BytesIO(source), strict=False)
+    writer = (IncrementalPdfFileWriter.from_reader(reader) if reader is not None
+              else IncrementalPdfFileWriter(io.BytesIO(source), strict=False))
     out = io.BytesIO()
-    pdf_signer.sign_pdf(writer, existing_fields_only=True, output=out, appearance_text_params={
-        "name": signer.name, "title": signer.title, "meaning": MEANING_TEXT.get(meaning, meaning),
-        "ts": moment.strftime("%Y-%m-%d %H:%M:%S UTC"), "signer": signer.id, "fp": signer.fingerprint[7:23] + "…",
-        "revision": hashlib.sha256(source).hexdigest(),
-    })
+    pdf_signer.sign_pdf(writer, existing_fields_only=True, output=out, appearance_text_params=params)
     return out.getvalue()
 
 
 def sign_binder(binder: Path, signatories: Signatories, signer_id: str, meaning: str, *, key_file: Path,
                 source: PassphraseSource, lockout: Lockout, now: datetime | None = None) -> SignResult:
     """Check the rules and the signer's identity, sign the next field in place, write the signature event."""
+    from pyhanko.pdf_utils.misc import PdfReadError
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
     moment = (now or now_utc()).replace(microsecond=0)
-    signer, target = plan_binder_signature(binder, signatories, signer_id, meaning, moment)
-    original = binder.read_bytes()
-    _refuse_unverified(binder, original, signatories)
+    _refuse_signer(signatories, signer_id, meaning, moment)
+    try:
+        original = binder.read_bytes()
+        # One reader for the rules, the verification and the incremental writer (parsing is the slow part).
+        reader = PdfFileReader(io.BytesIO(original), strict=False)
+    except OSError as exc:
+        raise ValgenError(f"cannot read {binder}: {exc.strerror}", fix="give the path of a binder PDF") from None
+    except (PdfReadError, ValueError, KeyError) as exc:
+        raise ValgenError(f"{binder} is not a readable PDF: {exc}", fix="give the binder PDF `valgen build` wrote") from None
+    signer, target = plan_binder_signature(binder, signatories, signer_id, meaning, moment, reader=reader)
+    _refuse_unverified(binder, original, signatories, reader=reader)
     credential = unlock_credential(signer, key_file, source, lockout, moment)
-    signed = _pades_sign(original, credential, target.name, meaning, moment)
+    signed = _pades_sign(original, credential, target.name, meaning, moment, reader=reader)
     range_digest = _signed_range_digest(signed, len(original))
     event: dict[str, Any] = {
         "format": EVENT_FORMAT,

@@ -298,7 +298,7 @@ def _check_manifest(reader: Any, report: BinderReport) -> None:
 
 
 def verify_bytes(data: bytes, label: str, signatories: Signatories, trust_root: x509.Certificate | None, *,
-                 events: dict[str, dict[str, Any]] | None = None) -> BinderReport:
+                 events: dict[str, dict[str, Any]] | None = None, reader: Any = None) -> BinderReport:
     """Verify binder bytes offline against the signatories and the trust root; never raises for tampering.
 
     `events` are the signature events recorded at signing (by field name); when
@@ -324,7 +324,8 @@ def verify_bytes(data: bytes, label: str, signatories: Signatories, trust_root: 
                                f"(%%EOF); {len(data)} bytes remain")
         return report
     try:
-        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        if reader is None:
+            reader = PdfFileReader(io.BytesIO(data), strict=False)
         sigs = list(reader.embedded_regular_signatures)
         fields = signature_fields(reader)
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError) as exc:
