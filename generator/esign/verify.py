@@ -318,6 +318,9 @@ def verify_bytes(data: bytes, label: str, signatories: Signatories, trust_root: 
         raise ValgenError("no trust root: the signatories file has no trust_root and --trust was not given",
                           fix="pass --trust CA.pem")
     report = BinderReport(binder=label, trust_root=f"{root.subject.rfc4514_string()} ({_fp_der(root.public_bytes(Encoding.DER))})")
+    if b"%PDF-" not in data[:1024]:
+        report.problems.append(f"not a PDF file: it does not start with a %PDF- header ({len(data)} bytes)")
+        return report
     tail = data[-1024:].rstrip(b"\r\n\t \x00")
     if not tail.endswith(b"%%EOF"):
         report.problems.append(f"the file is truncated: it does not end with the PDF end-of-file marker "

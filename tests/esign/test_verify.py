@@ -227,3 +227,10 @@ def test_a_signature_whose_revision_also_changes_content(signed_binder: Path, tm
     assert report.signatures[0].problems == []
     assert report.signatures[1].problems == [
         "its revision also changed what it does not sign for: page 1 (/Contents)"]
+
+
+def test_not_a_pdf(tmp_path: Path, signatories: Signatories) -> None:
+    path = tmp_path / "x.pdf"
+    path.write_bytes(b"hello")
+    assert problems(verify_binder(path, signatories, None)) == (
+        "not a PDF file: it does not start with a %PDF- header (5 bytes)")
