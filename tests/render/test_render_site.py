@@ -103,3 +103,25 @@ def test_site_renders_in_headless_chromium_and_every_id_link_resolves(tmp_path: 
     assert report["index"]["height"] > 300 and report["index"]["toc"] >= 14
     assert report["links"] > 40
     assert report["broken"] == []
+
+
+def test_sphinx_build_with_the_root_conf_builds_only_the_generated_pages(corpus: tuple[Path, Path],
+                                                                         tmp_path: Path) -> None:
+    """`sphinx-build` with the repository's conf.py: the extension generates the pages and is the only source."""
+    import sys
+
+    root, run = corpus
+    repo = Path(__file__).resolve().parents[2]
+    out = tmp_path / "build" / "html"
+    env = {**os.environ, "VALGEN_RUNS": str(run), "SOURCE_DATE_EPOCH": "1767225600"}
+    result = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-q", "-c", str(repo), "-D", f"valgen_root={root}", str(root), str(out)],
+        capture_output=True, text=True, timeout=300, check=False, env=env,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    pages = {p.name for p in out.glob("*.html")}
+    assert {"index.html", "vsr.html", "matrix.html", "oq.html", "evidence.html"} <= pages
+    assert not list(out.rglob("*.yaml.html")) and not (out / "requirements").exists()
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "NOT RELEASED FOR USE" in index or "RELEASED FOR USE" in index
+    assert "runs/20260101T000000Z-bench/evidence/" in (out / "evidence.html").read_text(encoding="utf-8")
