@@ -265,6 +265,20 @@ def verify_published(client: Any, package: str, revision: int | None, signatorie
                                  events=events)
     if meta.get("document_sha256") != hashlib.sha256(pdf).hexdigest():
         report.problems.append(f"{document_file} does not match the package metadata's document_sha256")
+    # The signing time in a PAdES signature without a time-stamp is the signer's own claim. When a signer was
+    # revoked before this revision was registered (a time S3 keeps), a claim of signing before the revocation
+    # cannot be confirmed from the record (21 CFR 11.300(c)).
+    registered = parse_time(rev.registered)
+    for sig in report.binder.signatures:
+        person = signatories.signer(sig.signer) if sig.signer else None
+        if person is None or sig.time is None:
+            continue
+        revoked = signatories.revocation(person, registered)
+        if revoked is not None and parse_time(sig.time) < revoked.revoked_at:
+            report.problems.append(
+                f"{sig.field} by '{person.id}' claims {sig.time}, before the revocation at "
+                f"{format_time(revoked.revoked_at)}, but the binder was registered only at {rev.registered}: "
+                "the signing time cannot be confirmed")
     listed = [(s.get("signer_id"), s.get("meaning"), s.get("time")) for s in meta.get("signatures", [])
               if isinstance(s, dict)]
     signed = [(s.signer, s.meaning, s.time) for s in report.binder.signatures]

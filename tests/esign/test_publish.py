@@ -13,12 +13,13 @@ from generator.esign.identity import Lockout, SigningRefused
 from generator.esign.keys import DemoKeys
 from generator.esign.publish import publish_binder, verify_published
 from generator.esign.signatories import Signatories
+from generator.esign.verify import verify_binder
 from generator.records import RecordsClient
 from generator.targets.deployment import Deployment
 from generator.targets.moto import MotoServer, MotoTarget, deploy_moto
 from generator.targets.profile import load_profile
 
-from .conftest import env_source
+from .conftest import SignFn, env_source
 from .tamper import change_page_content
 
 REPO = Path(__file__).resolve().parents[2]
@@ -109,3 +110,28 @@ def test_remote_verify_names_what_changed_in_s3(server: MotoServer, signed_binde
     assert report.binder is not None
     assert all(any(p.startswith("NOT INTACT") for p in s.problems) for s in report.binder.signatures)
     assert "binder.pdf does not match the package metadata's document_sha256" in report.problems
+
+
+def test_a_revocation_before_registration_makes_an_earlier_claimed_time_unconfirmed(
+        client: RecordsClient, tmp_path: Path, sign: SignFn, demo_keys: DemoKeys) -> None:
+    from datetime import UTC, datetime
+
+    from generator.esign.fixture import build_test_binder
+    from generator.esign.signatories import load_signatories
+
+    binder = build_test_binder(tmp_path / "binder.pdf")
+    sign(binder, "demo-author", "authored", now=datetime(2026, 11, 1, 8, 0, tzinfo=UTC))
+    folder = tmp_path / "people"
+    folder.mkdir()
+    shutil.copy(demo_keys.signatories, folder / "signatories.yaml")
+    (folder / "revocations.yaml").write_text(
+        "format: valgen-revocations/1\nrevocations:\n  - signer: demo-author\n"
+        "    revoked_at: \"2026-11-02T00:00:00Z\"\n    reason: left the company\n")
+    people = load_signatories(folder / "signatories.yaml")
+    assert verify_binder(binder, people, None).ok  # offline, the claimed time predates the revocation
+    publish_binder(client, binder, people, package="signed/vg-binder-d")
+    report = verify_published(client, "signed/vg-binder-d", None, people, None)
+    assert not report.ok
+    assert report.problems[0].startswith(
+        "sig-1-authored by 'demo-author' claims 2026-11-01T08:00:00Z, before the revocation at 2026-11-02T00:00:00Z, "
+        "but the binder was registered only at ")
