@@ -64,7 +64,8 @@ def _readme(client: RecordsClient, manifest: Manifest) -> str | None:
 def audit_events(client: RecordsClient, package: str, revisions: Sequence[Revision],
                  signatures: Sequence[SignatureEvent]) -> tuple[list[AuditEvent], str]:
     """The record's history the target can show, and a note on what it cannot (capability table)."""
-    events = [AuditEvent(r.registered, f"registered revision {r.number}", "registrar (S3 pointer version)",
+    # S3 keeps when each version was written, not by whom: the writer is in CloudTrail's data events.
+    events = [AuditEvent(r.registered, f"registered revision {r.number}", "not recorded in S3 (CloudTrail data event)",
                          f"top hash {r.top_hash}; {r.pointer_key} version {r.pointer_version}", "S3 object versions")
               for r in revisions]
     events += [AuditEvent(str(s.body.get("time", "")), f"signed ({s.body.get('meaning', '')})",
@@ -110,7 +111,7 @@ h1 { font-size: 15pt; margin: 0 0 2mm 0; } h2 { font-size: 11.5pt; margin: 6mm 0
 table { border-collapse: collapse; width: 100%; table-layout: fixed; } thead { display: table-header-group; }
 th, td { border: 0.5pt solid #999; padding: 1.2mm 1.5mm; vertical-align: top; text-align: left;
   overflow-wrap: anywhere; } .time { white-space: nowrap; font-size: 8.5pt; }
-th { background: #e8e8e8; } .mono { font-family: "FreeMono", monospace; font-size: 8pt; }
+th { background: #e8e8e8; } tr { page-break-inside: avoid; } .mono { font-family: "FreeMono", monospace; font-size: 8pt; }
 pre { white-space: pre-wrap; overflow-wrap: anywhere; font-family: "FreeMono", monospace; font-size: 8pt;
   border: 0.5pt solid #bbb; padding: 2mm; background: #fafafa; }
 .ok { font-weight: bold; } .bad { font-weight: bold; text-decoration: underline; } .note { color: #444; font-style: italic; }

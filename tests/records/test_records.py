@@ -173,3 +173,20 @@ def test_inspection_answers_and_exports(records: RecordsClient, three_revisions:
         for expected in ("Rae Reviewer", "reviewed", "2026-11-28T05:10:00Z", "Revision 3 of the run record",
                          "samples.csv", "UNCHANGED", "not available on this target"):
             assert "".join(expected.split()) in flat, expected
+
+
+def test_concurrent_registrations_are_all_kept(records: RecordsClient, tmp_path: Path) -> None:
+    """Several writers registering at once (the PQ load scenario, small): none lost, each verifies."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def register(i: int) -> Any:
+        folder = _package(tmp_path / f"c{i}", i)
+        return records.register(folder, f"load/run-{i:03d}", message=f"load {i}", metadata=META,
+                                workflow="ngs-run")
+
+    with ThreadPoolExecutor(4) as pool:
+        made = list(pool.map(register, range(8)))
+    names = {f"load/run-{i:03d}" for i in range(8)}
+    assert names <= set(records.packages())
+    assert {r.package for r in made} == names
+    assert all(records.verify(r.package).ok for r in made)
