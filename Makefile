@@ -24,7 +24,7 @@ system:
 	fi
 
 demo: venv
-	$(VENV)/bin/valgen check .
+	$(VENV)/bin/valgen demo
 
 lint: venv
 	$(VENV)/bin/ruff check generator tests bench qualification conf.py

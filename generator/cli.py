@@ -260,6 +260,19 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_NOT_OK
 
 
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from generator.demo import run_demo, summary_text
+
+    def report(line: str) -> None:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+    root = Path(args.path)
+    result = run_demo(root, Path(args.out), workers=args.workers, report=report)
+    sys.stdout.write(summary_text(result, root.resolve()))
+    return EXIT_OK
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="valgen", description="Validation documentation for 21 CFR Part 11 records systems on S3.")
     parser.add_argument("--version", action=_VersionAction, nargs=0, help="print the version and exit")
@@ -282,6 +295,13 @@ def _build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_schema)
 
     # Further subcommands register below this line (one block each).
+    p = sub.add_parser("demo", help="the whole job on the embedded moto target, end to end, into build/demo/")
+    p.add_argument("--out", default="build/demo", help="output folder inside the repository (default: build/demo)")
+    p.add_argument("-n", dest="workers", type=int, default=2, help="pytest-xdist workers for the qualification "
+                   "(default: 2)")
+    p.add_argument("--path", default=".", help="repository root (default: .)")
+    p.set_defaults(handler=_cmd_demo)
+
     p = sub.add_parser("build", help="render the binder: PDF/A-3b, HTML site, matrix CSV/XLSX, manifest")
     p.add_argument("--run", action="append", default=[], metavar="DIR", help="a run directory (repeatable)")
     p.add_argument("-o", "--out", default="build", help="output folder (default: build)")
