@@ -210,6 +210,24 @@ def _font(text: str = "") -> Path:
         return source  # no writable cache: the full font works, only slower
 
 
+def _align_producer(writer: Any) -> None:
+    """Keep the document information and the XMP metadata equivalent, as PDF/A requires (ISO 19005-2, 6.6.2.3).
+
+    pyHanko writes its own name as the XMP producer but appends it to an existing
+    /Producer in the information dictionary; starting from its name alone keeps both the same.
+    """
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.metadata.model import VENDOR
+
+    trailer = writer.prev.trailer_view
+    info_ref = trailer.raw_get("/Info") if "/Info" in trailer else None
+    if isinstance(info_ref, generic.IndirectObject):
+        info = info_ref.get_object()
+        if str(info.get("/Producer", "")) != VENDOR:
+            info["/Producer"] = generic.TextStringObject(VENDOR)
+            writer.mark_update(info_ref)
+
+
 def _pades_sign(source: bytes, credential: Credential, field: str, meaning: str, moment: datetime,
                 reader: Any = None) -> bytes:
     from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
@@ -255,6 +273,7 @@ def _pades_sign(source: bytes, credential: Credential, field: str, meaning: str,
     pdf_signer = _PinnedTimeSigner(meta, signer=key_signer, stamp_style=stamp)
     writer = (IncrementalPdfFileWriter.from_reader(reader) if reader is not None
               else IncrementalPdfFileWriter(io.BytesIO(source), strict=False))
+    _align_producer(writer)
     out = io.BytesIO()
     pdf_signer.sign_pdf(writer, existing_fields_only=True, output=out, appearance_text_params=params)
     return out.getvalue()

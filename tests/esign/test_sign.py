@@ -272,3 +272,20 @@ def test_cli_sign_at_a_terminal_asks_with_getpass_and_ignores_the_environment(
     assert event["identity_components"] == ["signer ID", "PKCS#12 passphrase (terminal)"]
     log = [json.loads(line)["event"] for line in (tmp_path / "state" / "identity-log.jsonl").read_text().splitlines()]
     assert log == ["wrong passphrase", "identity verified"]
+
+
+def test_signing_keeps_information_dictionary_and_xmp_producer_equal(binder: Path, sign: SignFn) -> None:
+    """PDF/A (ISO 19005-2 6.6.2.3): the document information must stay equivalent to the XMP metadata."""
+    pikepdf = pytest.importorskip("pikepdf")
+    with pikepdf.open(binder, allow_overwriting_input=True) as pdf:
+        with pdf.open_metadata(set_pikepdf_as_editor=False) as meta:
+            meta["pdf:Producer"] = "valgen (WeasyPrint, pikepdf)"
+            meta["pdfaid:part"] = "3"
+            meta["pdfaid:conformance"] = "B"
+        pdf.docinfo["/Producer"] = "valgen (WeasyPrint, pikepdf)"
+        pdf.save(binder)
+    sign(binder, "demo-author", "authored")
+    sign(binder, "demo-reviewer", "reviewed")
+    with pikepdf.open(binder) as pdf, pdf.open_metadata() as meta:
+        assert str(pdf.docinfo["/Producer"]) == meta["pdf:Producer"]
+        assert meta["pdfaid:part"] == "3"
