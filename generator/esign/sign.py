@@ -220,7 +220,7 @@ def _align_producer(writer: Any) -> None:
     from pyhanko.pdf_utils.metadata.model import VENDOR
 
     trailer = writer.prev.trailer_view
-    info_ref = trailer.raw_get("/Info") if "/Info" in trailer else None
+    info_ref: Any = trailer.raw_get("/Info") if "/Info" in trailer else None
     if isinstance(info_ref, generic.IndirectObject):
         info = info_ref.get_object()
         if str(info.get("/Producer", "")) != VENDOR:
