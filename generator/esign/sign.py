@@ -221,7 +221,7 @@ def _align_producer(writer: Any) -> None:
 
     trailer = writer.prev.trailer_view
     info_ref: Any = trailer.raw_get("/Info") if "/Info" in trailer else None
-    if isinstance(info_ref, generic.IndirectObject):
+    if info_ref is not None and hasattr(info_ref, "reference"):  # an indirect reference
         info = info_ref.get_object()
         if str(info.get("/Producer", "")) != VENDOR:
             info["/Producer"] = generic.TextStringObject(VENDOR)
