@@ -94,3 +94,89 @@ def error_code(exc: BaseException) -> str:
     if isinstance(response, dict):
         return str(response.get("Error", {}).get("Code", ""))
     return type(exc).__name__
+
+
+# ---------------------------------------------------------------- NGS run packages and signing (PQ, OQ)
+
+NGS_METADATA: dict[str, Any] = {
+    "record_type": "ngs-run",
+    "instrument": {"model": "NovaSeq 6000", "serial": "A00123"},
+    "run_date": "2026-11-20T08:00:00Z",
+    "operator": "j.doe",
+    "pipeline": {"name": "nf-core/rnaseq", "version": "3.14.0", "container_digest": "sha256:" + "ab" * 32},
+    "reference_genome": "GRCh38",
+    "sample_count": 2,
+}
+
+
+def ngs_metadata(run_id: str) -> dict[str, Any]:
+    return {**NGS_METADATA, "run_id": run_id}
+
+
+def ngs_package(folder: Any, run_id: str, revision: int = 1) -> Any:
+    """A complete NGS run package folder as the ngs-run workflow requires (DS-025)."""
+    import gzip
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "README.md").write_text(f"# NGS run {run_id}\n\nRevision {revision} of the run record: two samples "
+                                      "sequenced on a NovaSeq 6000, processed with nf-core/rnaseq 3.14.0.\n")
+    (folder / "samples.csv").write_text(f"sample_id,fastq,reads\nS1,fastq/S1.fastq.gz,{1000 + revision}\n"
+                                        "S2,fastq/S2.fastq.gz,2000\n")
+    (folder / "fastq").mkdir(exist_ok=True)
+    for sample in ("S1", "S2"):
+        reads = "".join(f"@{sample}.{i}\nACGTACGTAC\n+\nIIIIIIIIII\n" for i in range(20))
+        (folder / "fastq" / f"{sample}.fastq.gz").write_bytes(gzip.compress(reads.encode(), mtime=0))
+    (folder / "qc").mkdir(exist_ok=True)
+    (folder / "qc" / "multiqc_report.html").write_text("<html><body>QC passed for S1 and S2</body></html>\n")
+    (folder / "pipeline").mkdir(exist_ok=True)
+    (folder / "pipeline" / "versions.json").write_text('{"nf-core/rnaseq": "3.14.0", "STAR": "2.7.11a"}\n')
+    return folder
+
+
+def package_name(target: Any, label: str) -> str:
+    """ngs/run-<label>-<random>: unique per case and run (the workflow's handle pattern)."""
+    return f"ngs/run-{label}-{uuid.uuid4().hex[:10]}"
+
+
+class TestSigners:
+    """The qualification test signers (demo keys written to a scratch folder) and the signing steps."""
+
+    __test__ = False
+
+    def __init__(self, folder: Any) -> None:
+        from generator.esign.keys import write_demo_keys
+        from generator.esign.signatories import load_signatories
+
+        self.keys = write_demo_keys(folder)
+        self.signatories = load_signatories(self.keys.signatories, self.keys.revocations)
+        self.state = folder / "state"
+        self.state.mkdir(exist_ok=True)
+
+    def unlock(self, signer_id: str, passphrase: str | None = None) -> Any:
+        """Both identification components: signer ID and the PKCS#12 passphrase (11.200(a))."""
+        import datetime as dt
+
+        from generator.esign.identity import Lockout, PassphraseSource, unlock_credential
+
+        signer = self.signatories.signer(signer_id)
+        if signer is None:
+            raise StepError(f"test signer {signer_id} is not in {self.keys.signatories}")
+        secret = passphrase if passphrase is not None else self.keys.passphrases[signer_id]
+        source = PassphraseSource(kind="environment", ask=lambda: secret, retries=False)
+        return unlock_credential(signer, self.keys.keys[signer_id], source, Lockout(self.state),
+                                 dt.datetime.now(dt.UTC))
+
+    def event(self, credential: Any, package: str, revision: Any, meaning: str) -> dict[str, Any]:
+        import datetime as dt
+
+        from generator.esign.publish import record_event
+
+        return record_event(package, revision.top_hash, revision.number, credential.signer.id,
+                            credential.signer.name, meaning, dt.datetime.now(dt.UTC).replace(microsecond=0),
+                            credential.signer.fingerprint, "environment", credential.private_key)
+
+    def problem(self, event: dict[str, Any], top_hash: str) -> str | None:
+        """The esign verification of a record signature event against a revision's top hash (None: valid)."""
+        from generator.esign.publish import _check_record_event
+
+        return _check_record_event(dict(event), self.signatories, top_hash)

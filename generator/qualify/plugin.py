@@ -317,7 +317,7 @@ def target(request: pytest.FixtureRequest) -> Iterator[Any]:
         yield opened.target
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def records(target: Any) -> Any:
     """The records client bound to the target (registrar persona by default)."""
     from generator.qualify.session_target import records_client
