@@ -18,6 +18,14 @@ from generator.esign.signatories import Signatories, load_signatories
 ORDER = (("demo-author", "authored"), ("demo-reviewer", "reviewed"), ("demo-qa", "approved"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _font_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The signature appearance caches its font subset under XDG_CACHE_HOME: keep that inside the test's tmp."""
+    import os
+
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
+
+
 @pytest.fixture(scope="session")
 def demo_keys(tmp_path_factory: pytest.TempPathFactory) -> DemoKeys:
     return write_demo_keys(tmp_path_factory.mktemp("keys"))
