@@ -77,8 +77,17 @@ def audit_events(client: RecordsClient, package: str, revisions: Sequence[Revisi
     if capability is not None and not capability.present:
         note = f"CloudTrail events not available on this target: {capability.reason}"
     else:
-        note = ("CloudTrail S3 data events are delivered to the trail bucket; valgen does not query them yet. "
-                "Read them with CloudTrail Lake or Athena over the trail bucket for the keys listed in the manifest.")
+        from generator.records.access import access_events
+
+        try:
+            trail = access_events(client, package, days=90)
+        except Exception as exc:  # the reader may not read the trail bucket: say so
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
+            note = f"CloudTrail data events could not be read from the trail bucket ({code})"
+        else:
+            events += [AuditEvent(e.time, e.event, e.actor, f"{e.key} version {e.version_id or '-'} from "
+                                  f"{e.source_ip}", e.log_file) for e in trail]
+            note = "CloudTrail S3 data events of the last 90 days are included."
     events.sort(key=lambda e: (e.time, e.event))
     return events, note
 

@@ -84,15 +84,24 @@ def inspect_package(client: RecordsClient, package: str, number: int | None = No
 
     # 3. access in the last 90 days
     capability = client.target.capabilities["access_logs"]
+    question = "Who accessed it in the last 90 days?"
     if not capability.present:
-        answers.append(Answer(3, "Who accessed it in the last 90 days?", NOT_AVAILABLE,
-                              (f"{NOT_AVAILABLE}: {capability.reason}",)))
+        answers.append(Answer(3, question, NOT_AVAILABLE, (f"{NOT_AVAILABLE}: {capability.reason}",)))
     else:
-        trail = client.target.resources.get("trail", "")
-        answers.append(Answer(3, "Who accessed it in the last 90 days?", NOT_AVAILABLE, (
-            f"{NOT_AVAILABLE} through valgen yet: S3 data events of trail '{trail}' are in the trail bucket "
-            f"'{client.target.resources.get('trail_bucket', '')}'; query them (CloudTrail Lake or Athena) for the "
-            f"keys under '{package}/' and '.quilt/packages/{revision.top_hash}'",)))
+        from generator.records.access import access_events
+
+        try:
+            events = access_events(client, package, days=90)
+        except Exception as exc:  # the auditor may not read the trail bucket: say so, do not guess
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
+            answers.append(Answer(3, question, NOT_AVAILABLE, (
+                f"{NOT_AVAILABLE}: the trail bucket '{client.target.resources.get('trail_bucket', '')}' could not "
+                f"be read as the auditor ({code})",)))
+        else:
+            lines = [f"{e.time} {e.event} by {e.actor} from {e.source_ip}: {e.key}"
+                     + (f" (version {e.version_id})" if e.version_id else "") for e in events]
+            answers.append(Answer(3, question, "answered",
+                                  tuple(lines) or ("no S3 data events on this package in the last 90 days",)))
 
     # 4. the human-readable copy
     files: list[Path] = []

@@ -16,8 +16,7 @@ target is listed in generator/targets/AWS_CALLS.md.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from types import MappingProxyType
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from generator.errors import ValgenError
@@ -42,6 +41,26 @@ def allowed_write(test_prefix: str, key: str) -> bool:
         or key.startswith("signatures/" + test_prefix)
         or (key.startswith(".quilt/packages/") and key.count("/") == 2)
     )
+
+
+class _Resources(Mapping[str, str]):
+    """The profile's resource names plus 'account', resolved lazily (it needs a call to STS)."""
+
+    def __init__(self, names: Mapping[str, str], account: Callable[[], str]) -> None:
+        self._names = names
+        self._account = account
+
+    def __getitem__(self, key: str) -> str:
+        if key == "account":
+            return self._account()
+        return self._names[key]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._names
+        yield "account"
+
+    def __len__(self) -> int:
+        return len(self._names) + 1
 
 
 class AwsTarget(Target):
@@ -75,9 +94,8 @@ class AwsTarget(Target):
 
     @property
     def resources(self) -> Mapping[str, str]:
-        names = dict(self._names)
-        names["account"] = self.account
-        return MappingProxyType(names)
+        """The profile's names; the account is looked up (and checked) only when asked for."""
+        return _Resources(self._names, lambda: self.account)
 
     def _base_session(self, profile_name: str | None) -> Any:
         if self._session_factory is not None:
