@@ -25,12 +25,19 @@ Moto specifics (generator.targets.moto)::
         bad.deployer_client("s3")                    # an all-powerful client, for tampering in tests
         good.personas["auditor"].access_key_id       # the persona's IAM user keys (what `valgen deploy` prints)
 
+`valgen deploy` records its running deployment in ``build/moto-deploy.json``;
+``attach_moto(profile, state_path(root))`` gives a MotoTarget on it from another
+process (`valgen inspect` does this).
+
 `Deployment` (generator.targets.deployment) holds every DS setting as a typed
 value; `deployment_from_repository(root)` reads it from ``specs/`` (DS settings)
 and ``specs/workflows/``; `Deployment()` is the reference of specs/SETTINGS.md.
 `read_setting(target, resource, name)` (generator.targets.readback) reads one DS
-setting back from a live target, for IQ. The capability table is
-`generator.targets.capabilities`. The aws target (generator.targets.aws) only
+setting back from a live target, for IQ (as the read-only ``reader`` identity;
+`readback_limits(kind)` lists the settings a target kind cannot read back
+truthfully, with the reason). The capability table is
+`generator.targets.capabilities`: ``capabilities(kind)[name] -> Capability(name,
+present, reason)``, ``missing(kind, required)``. The aws target (generator.targets.aws) only
 reads configuration and writes test objects under the profile's ``test_prefix``.
 """
 

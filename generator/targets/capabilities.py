@@ -4,6 +4,19 @@ Built from ``shared/MOTO.md`` (measured on moto 5.2.5, boto3 1.44); capability
 names are exactly those of ``specs/SETTINGS.md``. A qualification case that
 `requires` a capability the target lacks ends *not run* with the reason given
 here, never *passed*. Re-probe and update this table when moto is upgraded.
+
+Found while building the moto target, beyond shared/MOTO.md (moto 5.2.5):
+
+- GetBucketReplication always answers ``DeleteMarkerReplication: Disabled``
+  (hard-coded), so that DS value cannot be read back: `readback_limits("moto")`.
+- Every rest-json GET of AWS Backup fails IAM signature checking
+  (SignatureDoesNotMatch: moto signs its parsed parameters, not the empty body);
+  our clients send the payload hash as the signed X-Amz-Content-SHA256 header
+  (generator.targets.base.endpoint_fixes). A plain AWS CLI call hits the bug.
+- CompleteMultipartUpload returns no ChecksumSHA256, which quilt3 8 needs for
+  files of 8 MiB or more; generator.records.quiltenv fills it as S3 would.
+- One AWS Config recorder per account and region: each extra deployment on one
+  server gets its own moto account (generator.targets.moto.MotoServer.new_account).
 """
 
 from __future__ import annotations
