@@ -203,6 +203,12 @@ def publish_binder(client: Any, binder: Path, signatories: Signatories, *, packa
             target = folder / "signatures" / f"{field_name}.event.json"
             target.parent.mkdir(exist_ok=True)
             shutil.copyfile(event_path(binder, field_name), target)
+        # Who was authorized to sign, as of publishing: part of the record an inspector reads (11.100(a)).
+        (folder / "signatories").mkdir()
+        shutil.copyfile(signatories.path, folder / "signatories" / "signatories.yaml")
+        revocations = signatories.path.with_name("revocations.yaml")
+        if revocations.is_file() and revocations.stat().st_size > 0:
+            shutil.copyfile(revocations, folder / "signatories" / "revocations.yaml")
         beside = binder.parent
         for extra in ("manifest.json", "traceability-matrix.csv", "traceability-matrix.xlsx"):
             if (beside / extra).is_file() and (beside / extra).stat().st_size > 0:

@@ -64,6 +64,7 @@ def test_publish_and_verify_from_s3(client: RecordsClient, signed_binder: Path, 
                             lockout=Lockout(tmp_path / "state"))
     assert result.revision == 1
     assert result.files == ("README.md", "binder.pdf", "html.zip", "manifest.json", "runs/R-1/run.json",
+                            "signatories/revocations.yaml", "signatories/signatories.yaml",
                             "signatures/sig-1-authored.event.json", "signatures/sig-2-reviewed.event.json",
                             "signatures/sig-3-approved.event.json")
     assert result.record_event_key is not None and result.record_event_key.startswith(
