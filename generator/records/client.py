@@ -351,6 +351,16 @@ class RecordsClient:
         finally:
             body.close()
 
+    def lock_of(self, bucket: str, key: str, version_id: str | None) -> tuple[str | None, str | None]:
+        """(Object Lock mode, retain-until UTC Z) of one object version, read with HeadObject
+        (shared/MOTO.md: GetObjectRetention is not implemented on moto; HeadObject carries the same)."""
+        args: dict[str, Any] = {"Bucket": bucket, "Key": key}
+        if version_id and version_id != "null":
+            args["VersionId"] = version_id
+        head = self._s3().head_object(**args)
+        until = head.get("ObjectLockRetainUntilDate")
+        return head.get("ObjectLockMode"), (utc_z(until) if until else None)
+
     # --- verification -----------------------------------------------------------------------------------------
 
     def verify(self, name: str, number: int | None = None, *, top_hash: str | None = None) -> Verification:

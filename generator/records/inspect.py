@@ -57,6 +57,11 @@ def inspect_package(client: RecordsClient, package: str, number: int | None = No
              f"top hash {revision.top_hash}, registered {revision.registered}"]
     manifest = client.manifest(revision.top_hash)
     lines.append(f"{len(manifest.entries)} files, {sum(e.size for e in manifest.entries)} bytes")
+    locks = [client.lock_of(client.bucket, f".quilt/packages/{revision.top_hash}", None)]
+    locks += [client.lock_of(e.bucket, e.key, e.version_id) for e in manifest.entries]
+    compliance = [until for mode, until in locks if mode == "COMPLIANCE" and until]
+    lines.append(f"Object Lock: {len(compliance)} of {len(locks)} object versions (manifest and files) under "
+                 f"COMPLIANCE retention" + (f", the earliest until {min(compliance)}" if compliance else ""))
     if verification.ok:
         lines.append(f"re-hashed from S3 at {verification.checked}: every object read by its version ID matches "
                      "the manifest, and the manifest hashes to the top hash")

@@ -156,6 +156,8 @@ def test_inspection_answers_and_exports(records: RecordsClient, three_revisions:
     result = inspect_package(records, "ngs/run-001", 3, export_dir=tmp_path / "out")
     assert result.ok and [a.number for a in result.answers] == [1, 2, 3, 4]
     assert "has not changed since it was signed" in " ".join(result.answers[0].lines)
+    assert any(line.startswith("Object Lock: 4 of 4 object versions (manifest and files) under COMPLIANCE")
+               for line in result.answers[0].lines)
     assert "Rae Reviewer (r.reviewer): reviewed at 2026-11-28T05:10:00Z UTC" in result.answers[1].lines[0]
     assert result.answers[2].status == "not available on this target"
     assert "access logs" in result.answers[2].lines[0] or "who read an object" in result.answers[2].lines[0]
