@@ -222,6 +222,7 @@ def _signers(data: Any, path: Path, problems: _Problems) -> Iterator[Signer]:
         problems.add(_at(data, "signers"), "'signers' is not a list", "a list of signers")
         return
     seen: dict[str, Source] = {}
+    seen_fp: dict[str, str] = {}
     for index, entry in enumerate(items):
         where = _item_at(items, index, path)
         if not isinstance(entry, dict):
@@ -250,6 +251,13 @@ def _signers(data: Any, path: Path, problems: _Problems) -> Iterator[Signer]:
             problems.add(_at(entry, "fingerprint"), f"'{fingerprint}' is not a certificate fingerprint",
                          "sha256:<64 lower-case hex digits>")
             ok = False
+        if isinstance(fingerprint, str) and isinstance(signer_id, str):
+            if fingerprint in seen_fp:
+                # 21 CFR 11.100(a): a credential identifies one person; two IDs on one certificate break that.
+                problems.add(_at(entry, "fingerprint"), f"this certificate is already registered for signer "
+                             f"'{seen_fp[fingerprint]}'", "one certificate per signer (21 CFR 11.100(a))")
+                ok = False
+            seen_fp.setdefault(fingerprint, signer_id)
         cert = _load_cert(pem, _at(entry, "certificate"), problems) if pem is not None else None
         if cert is not None and isinstance(fingerprint, str) and cert_fingerprint(cert) != fingerprint:
             problems.add(_at(entry, "fingerprint"), f"the certificate's SHA-256 is {cert_fingerprint(cert)}, "

@@ -82,3 +82,13 @@ def test_revocations_are_validated(tmp_path: Path, demo_keys: DemoKeys) -> None:
         load_signatories(keys.signatories)
     assert f"{keys.revocations}:3:13: error[SIG001] signer 'nobody' is not in the signatories file" in caught.value.message
     assert f"{keys.revocations}:4:17: error[SIG001] '2026-01-01' is not a UTC time" in caught.value.message
+
+
+def test_one_certificate_cannot_belong_to_two_signers(tmp_path: Path, demo_keys: DemoKeys) -> None:
+    text = demo_keys.signatories.read_text()
+    author = text[text.index("  - id: demo-author"):text.index("  - id: demo-reviewer")]
+    twin = author.replace("id: demo-author", "id: demo-author-2")
+    path = tmp_path / "signatories.yaml"
+    path.write_text(text + twin)
+    with pytest.raises(ContentError, match=r"this certificate is already registered for signer 'demo-author'"):
+        load_signatories(path)
