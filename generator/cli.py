@@ -246,13 +246,24 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
         target = AwsTarget(profile)
     client = RecordsClient(target)
     out = sys.stdout
+    import botocore.exceptions
+
     if args.package is None:
-        for name in client.packages():
+        try:
+            names = client.packages()
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise ValgenError(f"target '{profile.name}' could not list packages: {exc}",
+                              fix="check the target's endpoint, credentials and the auditor's permissions") from exc
+        for name in names:
             revisions = client.revisions(name)
             out.write(f"{name}: {len(revisions)} revision(s), latest {revisions[-1].top_hash}\n")
         return EXIT_OK
-    result = inspect_package(client, args.package, args.revision,
-                             export_dir=Path(args.export) if args.export else None)
+    try:
+        result = inspect_package(client, args.package, args.revision,
+                                 export_dir=Path(args.export) if args.export else None)
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        raise ValgenError(f"target '{profile.name}' could not answer: {exc}",
+                          fix="check the target's endpoint, credentials and the auditor's permissions") from exc
     for answer in result.answers:
         out.write(f"{answer.number}. {answer.question} [{answer.status}]\n")
         for line in answer.lines:
