@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -48,7 +49,9 @@ def _tree_rss_kib(pid: int) -> int:
     return total
 
 
-def _measure(cmd: list[str]) -> tuple[float, int, str]:
+def _measure(cmd: list[str]) -> tuple[float, int, str, float]:
+    """Wall seconds, peak RSS (KiB) of the process tree, stdout, and CPU seconds of the whole tree."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     peak = 0
@@ -68,7 +71,9 @@ def _measure(cmd: list[str]) -> tuple[float, int, str]:
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"benchmark step failed ({proc.returncode}):\n{err[-3000:]}")
-    return elapsed, peak, out
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, peak, out, cpu
 
 
 def write_run(model_root: Path, runs_root: Path) -> Path:
@@ -165,14 +170,18 @@ def main() -> None:
             root = Path(tmp) / "content"
             generate(n, root)
             run_dir = write_run(root, Path(tmp) / "runs")
-            seconds, peak, out = _measure([py, "-c", BUILD, str(root), str(run_dir), str(Path(tmp) / "out")])
+            load = os.getloadavg()[0]
+            seconds, peak, out, cpu = _measure([py, "-c", BUILD, str(root), str(run_dir), str(Path(tmp) / "out")])
             result = json.loads(out.strip().splitlines()[-1])
-            line = (f"N={n}: parallel build {seconds:.1f} s wall (PDF {result['pdf_seconds']:.1f} s), "
+            line = (f"N={n} (load average {load:.1f}): parallel build {seconds:.1f} s wall, {cpu:.1f} s CPU "
+                    f"(PDF {result['pdf_seconds']:.1f} s), "
                     f"{result['pages']} pages in {result['parts']} parts, peak RSS {peak / 1024:.0f} MiB")
             if not args.no_single:
-                s_seconds, s_peak, s_out = _measure([py, "-c", SINGLE, str(root), str(run_dir), str(Path(tmp) / "out")])
+                s_seconds, s_peak, s_out, s_cpu = _measure(
+                    [py, "-c", SINGLE, str(root), str(run_dir), str(Path(tmp) / "out")])
                 s_result = json.loads(s_out.strip().splitlines()[-1])
-                line += (f"; single-pass WeasyPrint {s_seconds:.1f} s wall, {s_result['pages']} pages, "
+                line += (f"; single-pass WeasyPrint {s_seconds:.1f} s wall, {s_cpu:.1f} s CPU, "
+                         f"{s_result['pages']} pages, "
                          f"peak RSS {s_peak / 1024:.0f} MiB; ratio single/parallel {s_seconds / seconds:.2f}x")
             print(line, flush=True)
 

@@ -33,8 +33,9 @@ __all__ = ["AttachmentSpec", "Part", "PdfResult", "binder_parts", "render_pdf", 
 TEMPLATES = Path(__file__).parent / "templates"
 SYMBOL = {"passed": "✓", "failed": "✗", "error": "!", "not run": "○"}
 PX_TO_PT = 0.75  # WeasyPrint lays out in CSS px (1/96 in); PDF user space is points (1/72 in)
-# Weight of one unit of content; a part holds about PART_WEIGHT units (~15-20 pages).
-PART_WEIGHT = 60.0
+# Weight of content per part: about 8-12 pages, enough that the per-part cost and the blank
+# space at the end of each part stay small, small enough that every core stays busy.
+PART_WEIGHT = 150.0
 OVERLAY_CHUNK = 150
 
 ProgressFn = Callable[[str, int, int], None]

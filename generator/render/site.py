@@ -90,7 +90,8 @@ def write_site_sources(binder: Binder, srcdir: Path, *, pdf_name: str | None = N
     if srcdir.exists():
         shutil.rmtree(srcdir)
     (srcdir / "_static").mkdir(parents=True)
-    shutil.copyfile(TEMPLATES / "print.css", srcdir / "_static" / "valgen.css")
+    css = (TEMPLATES / "print.css").read_text(encoding="utf-8") + (TEMPLATES / "site.css").read_text(encoding="utf-8")
+    (srcdir / "_static" / "valgen.css").write_text(css, encoding="utf-8")
     names: list[str] = []
     for key, title in PAGES:
         found = merged.get(key)
