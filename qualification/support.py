@@ -180,3 +180,17 @@ class TestSigners:
         from generator.esign.publish import _check_record_event
 
         return _check_record_event(dict(event), self.signatories, top_hash)
+
+    def revoke(self, signer_id: str, revoked_at: str, reason: str) -> None:
+        """Add a revocation (valgen-revocations/1) and reload the signatories (FS-035)."""
+        import yaml
+
+        from generator.esign.signatories import load_signatories
+
+        data = yaml.safe_load(self.keys.revocations.read_text()) or {}
+        data.setdefault("format", "valgen-revocations/1")
+        entries = list(data.get("revocations") or [])
+        entries.append({"signer": signer_id, "revoked_at": revoked_at, "reason": reason})
+        data["revocations"] = entries
+        self.keys.revocations.write_text(yaml.safe_dump(data, sort_keys=False))
+        self.signatories = load_signatories(self.keys.signatories, self.keys.revocations)

@@ -795,3 +795,372 @@ def test_read_back_reports_a_differing_value(target: Any, evidence: Evidence) ->
                      same=value_matches("object_lock_mode", "COMPLIANCE", reading.value))
         step.check(reading.value == "COMPLIANCE", step.actual)
 
+
+
+# ---------------------------------------------------------------- signing credentials (FS-032 .. FS-036)
+
+
+@pytest.mark.case("OQ-061")
+def test_wrong_passphrase_or_revoked_signer_produces_no_signature(evidence: Evidence, tmp_path: Path) -> None:
+    from support import TestSigners
+
+    from generator.esign.identity import SigningRefused
+    from generator.esign.sign import _refuse_signer
+
+    signers = TestSigners(tmp_path / "signers")
+    with evidence.step(1) as step:
+        try:
+            signers.unlock("demo-qa", "not-the-passphrase")
+            step.check(False, "the key was unlocked with a wrong passphrase")
+        except SigningRefused as exc:
+            step.record(f"refused: {exc.message}")
+    with evidence.step(2) as step:
+        revoked_at = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        signers.revoke("demo-qa", revoked_at, "OQ-061: simulated loss of the key")
+        signer = signers.signatories.signer("demo-qa")
+        revocation = signers.signatories.revocation(signer, dt.datetime.now(dt.UTC)) if signer else None
+        step.check(revocation is not None, f"demo-qa revoked at {revoked_at}: {revocation is not None}")
+    with evidence.step(3) as step:
+        try:
+            _refuse_signer(signers.signatories, "demo-qa", "approved", dt.datetime.now(dt.UTC))
+            step.check(False, "signing was allowed for a revoked signer")
+        except SigningRefused as exc:
+            step.check("revoked" in exc.message, f"refused: {exc.message}")
+
+
+@pytest.mark.case("OQ-062")
+def test_persona_cannot_reach_another_persona_role(target: Any, evidence: Evidence) -> None:
+    sts = target.client("sts", "auditor")
+    admin_role = f"arn:aws:iam::{target.account}:role/{target.resources['admin_role']}"
+    with evidence.step(1) as step:
+        step.expect_denied(lambda: sts.assume_role(RoleArn=admin_role, RoleSessionName="oq-062"))
+    with evidence.step(2) as step:
+        caller = sts.get_caller_identity()
+        step.attach("sts:GetCallerIdentity", caller)
+        step.check(f":assumed-role/{target.resources['auditor_role']}/" in caller["Arn"], f"caller {caller['Arn']}")
+
+
+@pytest.mark.case("OQ-078")
+def test_three_wrong_passphrases_lock_the_signer(evidence: Evidence, tmp_path: Path) -> None:
+    from support import TestSigners
+
+    from generator.esign.identity import SigningRefused
+
+    signers = TestSigners(tmp_path / "signers")
+    with evidence.step(1) as step:
+        messages = []
+        for _attempt in range(3):
+            try:
+                signers.unlock("demo-author", "wrong")
+                messages.append("UNLOCKED")
+            except SigningRefused as exc:
+                messages.append(exc.message)
+        step.attach("refusals", messages)
+        step.check("UNLOCKED" not in messages and "lock" in messages[-1].lower(), " | ".join(messages))
+    with evidence.step(2) as step:
+        try:
+            signers.unlock("demo-author")
+            step.check(False, "the right passphrase unlocked a locked signer")
+        except SigningRefused as exc:
+            step.check("locked" in exc.message, f"refused: {exc.message}")
+    with evidence.step(3) as step:
+        log = [json.loads(line) for line in (signers.state / "identity-log.jsonl").read_text().splitlines()]
+        step.attach("signing log", log)
+        wrong = [e for e in log if e["event"] == "wrong passphrase" and e["signer"] == "demo-author"]
+        locked = [e for e in log if e["event"] == "locked"]
+        step.check(len(wrong) == 3 and len(locked) == 1 and all(e["time"].endswith("Z") for e in log),
+                   f"{len(wrong)} wrong-passphrase entries, {len(locked)} lock entry")
+
+
+@pytest.mark.case("OQ-079")
+def test_right_passphrase_unlocks_and_is_logged(evidence: Evidence, tmp_path: Path) -> None:
+    from support import TestSigners
+
+    signers = TestSigners(tmp_path / "signers")
+    with evidence.step(1) as step:
+        credential = signers.unlock("demo-reviewer")
+        step.check(credential.signer.id == "demo-reviewer" and len(credential.components) >= 2,
+                   f"unlocked {credential.signer.id}; components {list(credential.components)}")
+    with evidence.step(2) as step:
+        log = [json.loads(line) for line in (signers.state / "identity-log.jsonl").read_text().splitlines()]
+        step.attach("signing log", log)
+        ok = [e for e in log if e["signer"] == "demo-reviewer" and e["event"] == "identity verified"]
+        step.check(len(ok) == 1 and ok[0]["time"].endswith("Z"), f"log entries: {log}")
+
+
+@pytest.mark.case("OQ-074")
+def test_signatories_name_each_signer_once(evidence: Evidence, tmp_path: Path) -> None:
+    from support import TestSigners
+
+    with evidence.step(1) as step:
+        signers = TestSigners(tmp_path / "signers")
+        step.record(f"loaded {signers.keys.signatories.name}: {len(signers.signatories.signers)} signers")
+    with evidence.step(2) as step:
+        listed = [(s.id, s.fingerprint, s.name, tuple(s.meanings)) for s in signers.signatories.signers]
+        step.attach("signers", listed)
+        ids = [s[0] for s in listed]
+        prints = [s[1] for s in listed]
+        step.check(len(set(ids)) == len(ids) and len(set(prints)) == len(prints)
+                   and all(s[2] and s[3] for s in listed), f"signers {ids}")
+
+
+@pytest.mark.case("OQ-075")
+def test_duplicate_signer_id_is_refused(evidence: Evidence, tmp_path: Path) -> None:
+    import yaml
+    from support import TestSigners
+
+    from generator.errors import ValgenError as Refused
+    from generator.esign.signatories import load_signatories
+
+    signers = TestSigners(tmp_path / "signers")
+    copy = tmp_path / "copy" / "signatories.yaml"
+    copy.parent.mkdir()
+    with evidence.step(1) as step:
+        data = yaml.safe_load(signers.keys.signatories.read_text())
+        data["signers"].append(dict(data["signers"][0]))
+        copy.write_text(yaml.safe_dump(data, sort_keys=False))
+        step.record(f"the copy lists {data['signers'][0]['id']} twice")
+    with evidence.step(2) as step:
+        try:
+            load_signatories(copy, signers.keys.revocations)
+            step.check(False, "the file with a duplicate signer ID was accepted")
+        except Refused as exc:
+            text = exc.render() if hasattr(exc, "render") else str(exc)
+            step.check(data["signers"][0]["id"] in text, f"refused: {text.strip()[:400]}")
+
+
+# ---------------------------------------------------------------- the records client (FS-001 .. FS-007, FS-030 .. FS-031, FS-043)
+
+
+def _register(records: Any, tmp_path: Path, label: str, *, revision: int = 1, name: str | None = None,
+              workflow: str | None = "ngs-run", metadata: dict[str, Any] | None = None) -> tuple[str, Any]:
+    from support import ngs_metadata, ngs_package, package_name
+
+    name = name or package_name(records.target, label)
+    run_id = name.split("/run-", 1)[-1] if "/run-" in name else label
+    folder = ngs_package(tmp_path / f"{label}-r{revision}", run_id, revision)
+    revision_made = records.register(folder, name, message=f"{label} revision {revision}",
+                                     metadata=metadata if metadata is not None else ngs_metadata(run_id),
+                                     workflow=workflow)
+    return name, revision_made
+
+
+def _refusal(call: Any) -> str:
+    from generator.errors import ValgenError as Refused
+
+    try:
+        call()
+    except Refused as exc:
+        return exc.message
+    return ""
+
+
+@pytest.mark.case("OQ-063")
+def test_registration_creates_a_complete_revision(records: Any, evidence: Evidence, tmp_path: Path) -> None:
+    with evidence.step(1) as step:
+        name, revision = _register(records, tmp_path, "oq063")
+        step.check(revision.number == 1, f"{name} revision {revision.number} ({revision.top_hash})")
+    with evidence.step(2) as step:
+        manifest = records.manifest(revision.top_hash)
+        entries = [{"logical_key": e.logical_key, "version_id": e.version_id, "hash_type": e.hash_type}
+                   for e in manifest.entries]
+        step.attach("manifest entries", entries)
+        step.check(len(entries) == 6 and all(e["version_id"] and e["hash_type"] == "sha2-256-chunked" for e in entries)
+                   and manifest.message == "oq063 revision 1",
+                   f"{len(entries)} entries with version IDs and sha2-256-chunked hashes; message {manifest.message!r}")
+    with evidence.step(3) as step:
+        keys = {e.key for e in manifest.entries} | {revision.pointer_key}
+        outside = sorted(k for k in keys if not (k.startswith(".quilt/") or k.startswith(f"{name}/")))
+        step.attach("keys", sorted(keys))
+        step.check(not outside, f"{len(keys)} keys; outside the layout: {outside or 'none'}")
+
+
+@pytest.mark.case("OQ-064")
+def test_registration_without_workflow_is_refused(records: Any, evidence: Evidence, tmp_path: Path) -> None:
+    from support import package_name
+
+    name = package_name(records.target, "oq064")
+    with evidence.step(1) as step:
+        refused = _refusal(lambda: _register(records, tmp_path, "oq064", name=name, workflow=None))
+        step.check(bool(refused) and "workflow" in refused.lower(), f"refused: {refused}" if refused else "registered")
+    with evidence.step(2) as step:
+        listed = records.revisions(name)
+        step.check(listed == [], f"{len(listed)} revisions of {name}")
+
+
+@pytest.mark.case("OQ-065")
+def test_misnamed_package_is_refused(records: Any, evidence: Evidence, tmp_path: Path) -> None:
+    import uuid
+
+    name = f"ngs/oq065-{uuid.uuid4().hex[:10]}"
+    with evidence.step(1) as step:
+        refused = _refusal(lambda: _register(records, tmp_path, "oq065", name=name))
+        step.check(bool(refused) and ("name" in refused.lower() or "pattern" in refused.lower()),
+                   f"refused: {refused}" if refused else "registered")
+    with evidence.step(2) as step:
+        listed = records.revisions(name)
+        step.check(listed == [], f"{len(listed)} revisions of {name}")
+
+
+@pytest.mark.case("OQ-067")
+def test_revisions_listed_in_order_and_opened(records: Any, evidence: Evidence, tmp_path: Path) -> None:
+    with evidence.step(1) as step:
+        name, first = _register(records, tmp_path, "oq067")
+        _name, second = _register(records, tmp_path, "oq067", revision=2, name=name)
+        step.check((first.number, second.number) == (1, 2), f"{name}: revisions {first.number}, {second.number}")
+    with evidence.step(2) as step:
+        listed = records.revisions(name)
+        step.attach("revisions", [{"number": r.number, "top_hash": r.top_hash, "registered": r.registered}
+                                  for r in listed])
+        step.check([r.top_hash for r in listed] == [first.top_hash, second.top_hash]
+                   and first.top_hash != second.top_hash and all(r.registered.endswith("Z") for r in listed),
+                   f"{[(r.number, r.top_hash[:12], r.registered) for r in listed]}")
+    with evidence.step(3) as step:
+        by_number, manifest = records.browse(name, 2)
+        by_hash = records.manifest(second.top_hash)
+        step.check(by_number.top_hash == second.top_hash and manifest.computed_top_hash() == second.top_hash
+                   and [e.logical_key for e in manifest.entries] == [e.logical_key for e in by_hash.entries],
+                   f"by number {by_number.top_hash[:12]}…, recomputed {manifest.computed_top_hash()[:12]}…")
+
+
+@pytest.mark.case("OQ-068")
+def test_missing_revision_is_refused_clearly(records: Any, evidence: Evidence, tmp_path: Path) -> None:
+    with evidence.step(1) as step:
+        name, revision = _register(records, tmp_path, "oq068")
+        step.check(revision.number == 1, f"{name} revision {revision.number}")
+    with evidence.step(2) as step:
+        refused = _refusal(lambda: records.revision(name, 2))
+        step.check("revisions 1..1" in refused, f"refused: {refused}" if refused else "a revision was returned")
+
+
+@pytest.mark.case("OQ-069")
+def test_unchanged_revision_verifies(records: Any, evidence: Evidence, tmp_path: Path) -> None:
+    with evidence.step(1) as step:
+        name, revision = _register(records, tmp_path, "oq069")
+        step.check(revision.number == 1, f"{name} revision {revision.number}")
+    with evidence.step(2) as step:
+        result = records.verify(name, 1)
+        step.attach("verification", {"ok": result.ok, "checked": result.checked, "failures": result.failures()})
+        step.check(result.ok and result.checked.endswith("Z"),
+                   f"{len(result.entries)} files and top hash match: {result.ok}; checked {result.checked}")
+
+
+@pytest.mark.case("OQ-070")
+def test_changed_bytes_are_detected(target: Any, records: Any, evidence: Evidence, tmp_path: Path) -> None:
+    from generator.records import hash_stream
+
+    with evidence.step(1) as step:
+        name, revision = _register(records, tmp_path, "oq070")
+        manifest = records.manifest(revision.top_hash)
+        entry = next(e for e in manifest.entries if e.logical_key == "samples.csv")
+        newer = target.client("s3", "registrar").put_object(Bucket=entry.bucket, Key=entry.key,
+                                                            Body=b"sample_id,fastq,reads\nS1,x,1\n")
+        step.check(newer.get("VersionId") not in (None, entry.version_id),
+                   f"{entry.key}: registered version {entry.version_id}, newer version {newer.get('VersionId')}")
+    with evidence.step(2) as step:
+        body = target.client("s3", "auditor").get_object(Bucket=entry.bucket, Key=entry.key,
+                                                         VersionId=newer["VersionId"])["Body"]
+        digest = hash_stream(iter(lambda: body.read(1 << 20), b""), entry.hash_type,
+                             len(b"sample_id,fastq,reads\nS1,x,1\n"))
+        step.check(digest != entry.hash_value, f"newer bytes hash {digest}; manifest {entry.hash_value}")
+    with evidence.step(3) as step:
+        result = records.verify(name, 1)
+        step.check(result.ok, f"revision 1 verifies: {result.ok} {result.failures()}")
+
+
+@pytest.mark.case("OQ-071")
+def test_export_never_invents_audit_events(target: Any, records: Any, evidence: Evidence, tmp_path: Path) -> None:
+    from generator.records import inspect_package
+
+    with evidence.step(1) as step:
+        name, revision = _register(records, tmp_path, "oq071")
+        step.check(revision.number == 1, f"{name} revision 1")
+    with evidence.step(2) as step:
+        result = inspect_package(records, name, 1, export_dir=tmp_path / "export")
+        written = sorted(Path(f).name for f in result.files)
+        step.check(any(f.endswith(".pdf") for f in written), f"written {written}")
+    with evidence.step(3) as step:
+        import csv
+        import shutil
+        import subprocess
+
+        audit = next(tmp_path.rglob("audit*.csv"), None)
+        with audit.open() if audit else open("/dev/null") as handle:
+            rows = list(csv.DictReader(handle))
+        step.attach("audit.csv", rows)
+        # Rows derived from S3 itself (version times) or from signature events name that source; any other
+        # row would have to come from the trail.
+        from_trail = [r for r in rows if not (r.get("source", "").startswith(("S3 object versions", "signatures/")))]
+        pdf = next(tmp_path.rglob("*.pdf"))
+        text = ""
+        if shutil.which("pdftotext"):
+            text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        says_none = "notavailableonthistarget" in "".join(text.split())
+        if target.capabilities["cloudtrail_events"].present:
+            step.check(not says_none, f"{len(from_trail)} trail rows of {len(rows)} audit rows")
+        else:
+            step.check(not from_trail and says_none,
+                       f"{len(rows)} audit rows, all from S3 versions or signature events; trail rows "
+                       f"{len(from_trail)}; PDF says the trail data is not available on this target: {says_none}")
+
+
+@pytest.mark.case("OQ-072")
+def test_signature_on_unregistered_top_hash_is_refused(records: Any, signers: Any, evidence: Evidence,
+                                                       tmp_path: Path) -> None:
+    with evidence.step(1) as step:
+        name, revision = _register(records, tmp_path, "oq072")
+        step.check(revision.number == 1, f"{name} revision 1")
+    with evidence.step(2) as step:
+        fake = type(revision)(package=name, number=1, top_hash="0" * 64, registered=revision.registered,
+                              pointer_key=revision.pointer_key, pointer_version=revision.pointer_version)
+        event = signers.event(signers.unlock("demo-qa"), name, fake, "approved")
+        refused = _refusal(lambda: records.write_signature(event))
+        step.check("no revision with top hash" in refused, f"refused: {refused}" if refused else "written")
+    with evidence.step(3) as step:
+        events = records.signatures(name)
+        step.check(events == [], f"{len(events)} signature events of {name}")
+
+
+@pytest.mark.case("OQ-073")
+def test_edited_signature_event_fails_verification(records: Any, signers: Any, evidence: Evidence,
+                                                   tmp_path: Path) -> None:
+    name, revision = _register(records, tmp_path, "oq073")
+    with evidence.step(1) as step:
+        event = signers.event(signers.unlock("demo-qa"), name, revision, "approved")
+        problem = signers.problem(event, revision.top_hash)
+        step.check(problem is None, f"original event: {problem or 'valid'}")
+    with evidence.step(2) as step:
+        edited = {**event, "printed_name": "Someone Else"}
+        problem = signers.problem(edited, revision.top_hash)
+        step.check(problem is not None and "altered or forged" in problem, f"edited event: {problem or 'VALID'}")
+
+
+@pytest.mark.case("OQ-077")
+def test_signature_before_revocation_stays_valid(records: Any, evidence: Evidence, tmp_path: Path) -> None:
+    from support import TestSigners
+
+    signers = TestSigners(tmp_path / "signers")
+    with evidence.step(1) as step:
+        name, revision = _register(records, tmp_path, "oq077")
+        event = records.write_signature(signers.event(signers.unlock("demo-qa"), name, revision, "approved")).body
+        step.check(signers.problem(dict(event), revision.top_hash) is None, f"event of {event['time']} verifies")
+    with evidence.step(2) as step:
+        signed_at = dt.datetime.fromisoformat(str(event["time"]).replace("Z", "+00:00"))
+        revoked_at = (signed_at + dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        signers.revoke("demo-qa", revoked_at, "OQ-077: credential withdrawn after signing")
+        signer = signers.signatories.signer("demo-qa")
+        later = signed_at + dt.timedelta(hours=2)
+        step.check(signer is not None and signers.signatories.revocation(signer, later) is not None,
+                   f"demo-qa revoked from {revoked_at}")
+    with evidence.step(3) as step:
+        problem = signers.problem(dict(event), revision.top_hash)
+        step.check(problem is None, f"event signed {event['time']}: {problem or 'still valid'}")
+
+
+@pytest.mark.case("OQ-083")
+def test_inspection_of_unknown_package_is_refused(records: Any, evidence: Evidence) -> None:
+    from generator.records import inspect_package
+
+    with evidence.step(1) as step:
+        refused = _refusal(lambda: inspect_package(records, "ngs/run-oq083-does-not-exist", 1))
+        step.check("has no revisions" in refused, f"refused: {refused}" if refused else "answered")

@@ -414,7 +414,8 @@ def test_load_concurrent_registrations(records: Any, evidence: Evidence, tmp_pat
     names = sorted(latencies)
     with evidence.step(2) as step:
         listed = set(records.packages())
-        revision_counts = {name: len(records.revisions(name)) for name in names}
+        with ThreadPoolExecutor(max_workers=LOAD_WRITERS) as pool:
+            revision_counts = dict(pool.map(lambda n: (n, len(records.revisions(n))), names))
         missing = [n for n in names if n not in listed]
         wrong = {n: c for n, c in revision_counts.items() if c != 1}
         step.check(not missing and not wrong,
