@@ -336,6 +336,9 @@ def deploy_moto(server: MotoServer, profile: TargetProfile, deployment: Deployme
         if len(names[key]) > 63:
             raise ValgenError(f"bucket name '{names[key]}' is longer than 63 characters",
                               fix="use a shorter suffix or bucket name")
+    if deployment.workflows_dir is not None:  # refuse a contract the DS disagrees with before deploying anything
+        _check_workflows(_workflow_config(deployment.workflows_dir, names), deployment,
+                         deployment.workflows_dir / "config.yml")
     primary, replica = profile.primary_region, profile.replica_region
     account = server.new_account() if suffix else MOTO_ACCOUNT
 
@@ -509,24 +512,32 @@ def _deploy_bucket(s3: Any, name: str, region: str, cfg: BucketConfig, key_arn: 
         s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=cfg.public_access.as_api())
 
 
-def _upload_workflows(s3: Any, bucket: str, deployment: Deployment, names: Mapping[str, str]) -> None:
-    """Upload the workflow folder to `.quilt/workflows/`; `{resource}` placeholders in its text are filled."""
+def _fill(text: str, names: Mapping[str, str]) -> str:
+    for key, value in names.items():
+        text = text.replace("{" + key + "}", value)
+    return text
+
+
+def _workflow_config(folder: Path, names: Mapping[str, str]) -> Any:
     import yaml
 
-    folder = deployment.workflows_dir
-    assert folder is not None
     config_path = folder / "config.yml"
     if not config_path.is_file():
         raise ValgenError(f"{config_path} does not exist", fix="write the Quilt workflow configuration there")
+    try:
+        return yaml.safe_load(_fill(config_path.read_text(encoding="utf-8"), names))
+    except yaml.YAMLError as exc:
+        raise ValgenError(f"{config_path}: not valid YAML ({exc})", fix="correct the workflow configuration") from exc
+
+
+def _upload_workflows(s3: Any, bucket: str, deployment: Deployment, names: Mapping[str, str]) -> None:
+    """Upload the workflow folder to `.quilt/workflows/`; `{resource}` placeholders in its text are filled."""
+    folder = deployment.workflows_dir
+    assert folder is not None
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         body = path.read_bytes()
         if path.suffix in (".yml", ".yaml", ".json"):
-            text = body.decode("utf-8")
-            for key, value in names.items():
-                text = text.replace("{" + key + "}", value)
-            body = text.encode("utf-8")
-            if path == config_path:
-                _check_workflows(yaml.safe_load(text), deployment, config_path)
+            body = _fill(body.decode("utf-8"), names).encode("utf-8")
         s3.put_object(Bucket=bucket, Key=".quilt/workflows/" + path.relative_to(folder).as_posix(), Body=body)
 
 

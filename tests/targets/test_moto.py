@@ -271,3 +271,16 @@ def test_cli_deploy_then_inspect_then_stop_on_interrupt(tmp_path: Path, capsys: 
         assert sock.connect_ex(("127.0.0.1", port)) != 0
     assert main(["inspect", "demo/record", "--target", str(profile_path), "--path", str(tmp_path)]) == 2
     assert "valgen deploy" in capsys.readouterr().err
+
+
+def test_deployment_refuses_a_workflow_contract_the_ds_disagrees_with(moto_server: MotoServer,
+                                                                      moto_profile: TargetProfile) -> None:
+    from generator.errors import ValgenError
+
+    deployment = Deployment(workflows_dir=REPO / "tests" / "targets" / "workflows",
+                            expected_workflows=("ngs-run", "signed-record"))
+    accounts = len(moto_server.deployers)
+    with pytest.raises(ValgenError, match="the DS expects") as info:
+        deploy_moto(moto_server, moto_profile, deployment, suffix="wrongcontract")
+    assert "submission-dataset" in info.value.message
+    assert len(moto_server.deployers) == accounts  # refused before any account or resource was made
