@@ -234,3 +234,32 @@ def test_not_a_pdf(tmp_path: Path, signatories: Signatories) -> None:
     path.write_bytes(b"hello")
     assert problems(verify_binder(path, signatories, None)) == (
         "not a PDF file: it does not start with a %PDF- header (5 bytes)")
+
+
+def test_cli_output_for_a_binder_changed_after_signing(tmp_path: Path, sign: SignFn, demo_keys: DemoKeys,
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """The whole report an inspector reads, exactly, with exit 1."""
+    binder = build_test_binder(tmp_path / "binder.pdf")
+    sign(binder, "demo-author", "authored", now=datetime(2026, 11, 28, 9, 0, tzinfo=UTC))
+    sign(binder, "demo-reviewer", "reviewed", now=datetime(2026, 11, 28, 9, 5, tzinfo=UTC))
+    change_page_content(binder)
+    monkeypatch.chdir(tmp_path)
+    code = main(["verify", "binder.pdf", "--trust", str(demo_keys.ca_pem), "--signatories",
+                 str(demo_keys.signatories)])
+    from generator.esign.signatories import cert_fingerprint
+
+    ca = load_signatories(demo_keys.signatories).trust_root
+    assert ca is not None
+
+    assert capsys.readouterr().out == (
+        "binder.pdf: trust root O=valgen demo,OU=DEMO — NOT FOR GxP USE,CN=valgen Demo CA (DEMO — NOT FOR GxP USE) "
+        f"({cert_fingerprint(ca)})\n"
+        "  [BAD] sig-1-authored: Alex Author (demo-author), meaning authored, 2026-11-28 09:00:00 UTC\n"
+        "        the document was changed after this signature by an unsigned incremental update (revision 4)\n"
+        "  [BAD] sig-2-reviewed: Riley Reviewer (demo-reviewer), meaning reviewed, 2026-11-28 09:05:00 UTC\n"
+        "        the document was changed after this signature by an unsigned incremental update (revision 4)\n"
+        "  [BAD] unsigned incremental update (revision 4) after the last signature changed: page 1, page 1 content, "
+        "the document catalog, 2 other object(s)\n"
+        "NOT VERIFIED: 3 problem(s)\n")
+    assert code == 1
