@@ -284,3 +284,25 @@ def test_deployment_refuses_a_workflow_contract_the_ds_disagrees_with(moto_serve
         deploy_moto(moto_server, moto_profile, deployment, suffix="wrongcontract")
     assert "submission-dataset" in info.value.message
     assert len(moto_server.deployers) == accounts  # refused before any account or resource was made
+
+
+def test_server_does_not_outlive_a_killed_parent() -> None:
+    """The child exits when its parent dies (its stdin pipe closes), even on SIGKILL: never left running."""
+    import os
+    import select
+    import signal
+
+    parent = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from generator.targets.moto import MotoServer\n"
+         "s = MotoServer(); s.start(); print(s._process.pid, flush=True); sys.stdin.read()"],
+        cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    child_pid = int(parent.stdout.readline())
+    pidfd = os.pidfd_open(child_pid)  # becomes readable when the process exits: an event, not a poll
+    try:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(timeout=30)
+        readable, _w, _x = select.select([pidfd], [], [], 30)
+        assert readable == [pidfd], "the moto child is still running after its parent was killed"
+    finally:
+        os.close(pidfd)
