@@ -196,8 +196,15 @@ def _describe_revision(reader: Any, revision: int, index: tuple[dict[int, str], 
                 obj = ref.get_object()
             except Exception:  # an unreadable object still counts as a change
                 obj = None
-            if isinstance(obj, dict) and obj.get("/Type") == "/Catalog":
+            kind = obj.get("/Type") if isinstance(obj, dict) else None
+            if kind in ("/XRef", "/ObjStm"):
+                continue  # the update's own cross-reference plumbing, not content
+            if kind == "/Catalog":
                 label = "the document catalog"
+            elif kind == "/Metadata":
+                label = "the XMP metadata"
+            elif isinstance(obj, dict) and ("/Producer" in obj or "/ModDate" in obj):
+                label = "the document information"
             elif isinstance(obj, dict) and "/FT" in obj:
                 label = f"form field {obj.get('/T', '?')}"
             elif isinstance(obj, dict) and obj.get("/Type") == "/EmbeddedFile":
@@ -207,7 +214,7 @@ def _describe_revision(reader: Any, revision: int, index: tuple[dict[int, str], 
         elif label not in named:
             named.append(label)
     # What a reader cares about first: pages, attachments, fields; then the plumbing.
-    named.sort(key=lambda label: label == "the document catalog")
+    named.sort(key=lambda label: label in ("the document catalog", "the XMP metadata", "the document information"))
     if others:
         named.append(f"{others} other object(s)")
     return ", ".join(named) if named else "no objects"

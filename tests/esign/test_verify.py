@@ -260,6 +260,6 @@ def test_cli_output_for_a_binder_changed_after_signing(tmp_path: Path, sign: Sig
         "  [BAD] sig-2-reviewed: Riley Reviewer (demo-reviewer), meaning reviewed, 2026-11-28 09:05:00 UTC\n"
         "        the document was changed after this signature by an unsigned incremental update (revision 4)\n"
         "  [BAD] unsigned incremental update (revision 4) after the last signature changed: page 1, page 1 content, "
-        "the document catalog, 2 other object(s)\n"
+        "the document catalog, the XMP metadata\n"
         "NOT VERIFIED: 3 problem(s)\n")
     assert code == 1
