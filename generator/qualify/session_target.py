@@ -46,7 +46,7 @@ def open_session_target(root: Path, name: str) -> Iterator[OpenedTarget]:
 def records_client(target: Any) -> Any:
     """The records client bound to `target` (generator.records)."""
     try:
-        from generator.records import RecordsClient  # type: ignore[attr-defined]
+        from generator.records import RecordsClient
     except ImportError as exc:
         raise ValgenError("the records client (generator.records) is not available", fix="install valgen fully") from exc
     return RecordsClient(target)
