@@ -5,10 +5,11 @@ API summary (what the CLI, `valgen check`, the qualification and the demo use)::
     from generator.esign.signatories import load_signatories
     people = load_signatories(Path("requirements/signatories.yaml"))   # + revocations.yaml beside it;
                                                    # ContentError naming file:line:col on bad input
-    from generator.esign.approve import verify_approval, document_approval_problems
+    from generator.esign.approve import verify_approval, document_approval_problems, valid_approvals
     verify_approval(approval, people)              # -> problem text | None (signer, name, meaning,
                                                    #    revocation at approval time, detached signature)
     document_approval_problems(document, people)   # [(Approval, problem)] incl. "for another version"
+    valid_approvals(document, people, "approved")  # approvals of exactly this version that hold
 
     from generator.esign.verify import verify_binder
     report = verify_binder(Path("build/binder.pdf"), people, trust_root=None)   # offline; never raises

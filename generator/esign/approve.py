@@ -15,7 +15,6 @@ import json
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import yaml
 from cryptography.exceptions import InvalidSignature
@@ -29,7 +28,7 @@ from generator.esign.signatories import MEANINGS, Signatories, format_time, now_
 from generator.model import Approval, Document, canonical_json, fingerprint
 
 __all__ = ["APPROVAL_FORMAT", "approval_statement", "approve_document", "document_approval_problems",
-           "insert_approval", "sign_statement", "verify_approval"]
+           "insert_approval", "sign_statement", "valid_approvals", "verify_approval"]
 
 APPROVAL_FORMAT = b"valgen-approval/1\n"
 
@@ -107,6 +106,15 @@ def document_approval_problems(document: Document, signatories: Signatories) -> 
         if problem is not None:
             problems.append((approval, problem))
     return problems
+
+
+def valid_approvals(document: Document, signatories: Signatories, meaning: str | None = None) -> list[Approval]:
+    """The approvals of exactly this version of `document` whose signature and signer hold (optionally of one
+    meaning): what makes a protocol run formal evidence (DESIGN: approved before execution)."""
+    current = fingerprint(document)
+    return [a for a in document.approvals
+            if a.fingerprint == current and (meaning is None or a.meaning == meaning)
+            and verify_approval(a, signatories) is None]
 
 
 def _load_document(path: Path) -> Document:
@@ -211,7 +219,10 @@ def approve_document(path: Path, signatories: Signatories, signer_id: str, meani
     moment = (now or now_utc()).replace(microsecond=0)
     document = _load_document(path)
     current = _rules(document, signatories, signer_id, meaning, moment)
-    credential = unlock_credential(signatories.signer(signer_id) or _never(), key_file, source, lockout, moment)
+    person = signatories.signer(signer_id)
+    if person is None:  # pragma: no cover - _rules refused unknown signers already
+        raise SigningRefused(f"unknown signer '{signer_id}'")
+    credential = unlock_credential(person, key_file, source, lockout, moment)
     signer = credential.signer
     when = format_time(moment)
     statement = approval_statement(signer.id, signer.name, meaning, when, current)
@@ -240,6 +251,3 @@ def approve_document(path: Path, signatories: Signatories, signer_id: str, meani
                           "unchanged", fix="make sure 'approvals:' is a block list or '[]' in the document header")
     return fields
 
-
-def _never() -> Any:
-    raise SigningRefused("unknown signer")  # pragma: no cover - _rules refused unknown signers already

@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from generator.cli import main
-from generator.esign.approve import approve_document, document_approval_problems, insert_approval, verify_approval
+from generator.esign.approve import (
+    approve_document,
+    document_approval_problems,
+    insert_approval,
+    valid_approvals,
+    verify_approval,
+)
 from generator.esign.identity import Lockout, SigningRefused
 from generator.esign.keys import DemoKeys
 from generator.esign.signatories import Signatories
@@ -75,6 +81,7 @@ def test_review_then_approve_writes_signed_approvals_and_keeps_the_text(
     assert after.approvals[0].time == "2026-11-28T08:00:00Z"
     assert all(verify_approval(a, signatories) is None for a in after.approvals)
     assert document_approval_problems(after, signatories) == []
+    assert [a.signer for a in valid_approvals(after, signatories, "approved")] == ["demo-qa"]
 
 
 def test_verify_approval_catches_edits_and_wrong_signers(document: Path, demo_keys: DemoKeys,
@@ -102,6 +109,7 @@ def test_a_changed_document_makes_its_approval_stale(document: Path, demo_keys: 
     document.write_text(document.read_text().replace("The deletion is denied.", "The deletion is denied (403)."))
     doc, _ = load_file(document)
     assert doc is not None
+    assert valid_approvals(doc, signatories) == []
     [(_approval, problem)] = document_approval_problems(doc, signatories)
     assert problem.startswith("approval by 'demo-reviewer' (reviewed) is for another version of VG-OQ: it approved "
                               "sha256:")
