@@ -119,7 +119,8 @@ def _build_client(build_client_base: Any, session: Any, client_kwargs: dict[str,
     old = client_kwargs.get("config")
     pool = getattr(old, "max_pool_connections", None) or 10
     config = Config(max_pool_connections=pool, retries={"max_attempts": 3, "mode": "standard"},
-                    s3={"addressing_style": "path"} if endpoint else None)
+                    s3={"addressing_style": "path"} if endpoint else None,
+                    proxies={} if kind == "moto" else None)  # loopback never goes through a proxy
     made = dict(client_kwargs, config=config)
     if endpoint:
         made["endpoint_url"] = endpoint

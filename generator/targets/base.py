@@ -110,7 +110,10 @@ class Target(abc.ABC):
         from botocore.config import Config
 
         if self.endpoint:
-            return Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3, "mode": "standard"})
+            # proxies={}: a loopback endpoint is never sent through an HTTP(S)_PROXY of the environment
+            proxies: dict[str, str] | None = {} if _loopback(self.endpoint) else None
+            return Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3, "mode": "standard"},
+                          proxies=proxies)
         return Config(retries={"max_attempts": 5, "mode": "standard"})
 
     def client(self, service: str, persona: str, region: str | None = None) -> Any:
@@ -142,6 +145,12 @@ class Target(abc.ABC):
         """The target identity a run record states."""
         return TargetIdentity(profile=self.profile.name, kind=self.kind, account=self.account,
                               regions=(self.primary_region, self.replica_region), endpoint=self.endpoint)
+
+
+def _loopback(endpoint: str) -> bool:
+    from urllib.parse import urlsplit
+
+    return (urlsplit(endpoint).hostname or "") in ("127.0.0.1", "localhost", "::1")
 
 
 def endpoint_fixes(client: Any, service: str) -> None:

@@ -181,9 +181,11 @@ class MotoServer:
     def _create_deployer(self, account: str) -> Credentials:
         """Create the all-powerful deployer user of `account` (IAM enforcement must be off)."""
         import boto3
+        from botocore.config import Config
 
         iam = boto3.client("iam", region_name="us-east-1", endpoint_url=self.endpoint,
-                           aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
+                           aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap",
+                           config=Config(proxies={}))
 
         def add_account(request: Any, **_kwargs: Any) -> None:
             request.headers["x-moto-account-id"] = account  # moto: which account an unauthenticated call acts in
@@ -220,7 +222,7 @@ class MotoServer:
             raise ValgenError("the moto server is not started", fix="call MotoServer.start() first")
         session = make_session(creds.access_key_id, creds.secret_access_key, region=region)
         client = session.client(service, region_name=region, endpoint_url=self.endpoint,
-                                config=Config(s3={"addressing_style": "path"}))
+                                config=Config(s3={"addressing_style": "path"}, proxies={}))
         endpoint_fixes(client, service)
         return client
 
@@ -298,7 +300,8 @@ class MotoTarget(Target):
             cached = self._sessions.get(persona)
         if cached is not None and cached[1] - time.time() > 300:
             return cached[0]
-        sts = self.user_session(persona).client("sts", endpoint_url=self.endpoint, region_name=self.primary_region)
+        sts = self.user_session(persona).client("sts", endpoint_url=self.endpoint, region_name=self.primary_region,
+                                                config=self.client_config())
         creds = sts.assume_role(RoleArn=self.personas[persona].role_arn, RoleSessionName=f"valgen-{persona}")
         c = creds["Credentials"]
         session = make_session(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"], region=self.primary_region)
