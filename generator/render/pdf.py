@@ -3,8 +3,8 @@
 Why parts: one WeasyPrint process grows worse than linearly with page count (issue
 6, Speed), so the binder is cut into parts of bounded size, laid out on every core,
 and assembled with pikepdf. Everything that spans parts is done at assembly from
-what each worker reports: "Page X of Y" and the running header (an overlay drawn
-over each page), the table of contents (rendered last with the real page numbers),
+what each worker reports: "Page X of Y" and the running header (stamped onto each
+page from one laid-out sample of their texts, see `generator.render.stamp`), the table of contents (rendered last with the real page numbers),
 links between items (``vg:ID`` URIs turned into destinations), bookmarks,
 signature fields (placed where the layout put the boxes), attachments and the
 manifest. The same inputs give the same bytes: no clock, no random IDs.
@@ -27,6 +27,7 @@ import jinja2
 from generator.binder.model import Binder, CaseOutcomeCount, Coverage, ExecutedCase
 from generator.model import fingerprint
 from generator.render.chart import vsr_chart_svg
+from generator.render.stamp import HeadFoot, sample_html, stamp_pages
 
 __all__ = ["AttachmentSpec", "Part", "PdfResult", "binder_parts", "render_pdf", "template_env"]
 
@@ -36,7 +37,6 @@ PX_TO_PT = 0.75  # WeasyPrint lays out in CSS px (1/96 in); PDF user space is po
 # Weight of content per part: about 8-12 pages, enough that the per-part cost and the blank
 # space at the end of each part stay small, small enough that every core stays busy.
 PART_WEIGHT = 150.0
-OVERLAY_CHUNK = 150
 
 ProgressFn = Callable[[str, int, int], None]
 
@@ -329,10 +329,8 @@ def render_pdf(
         ready = [(p, o) for p, o in zip(parts, outputs, strict=True) if o is not None]
         toc_part, toc_out, _offsets = _render_toc(env, binder, common, ready)
         all_parts = [*ready[:3], (toc_part, toc_out), *ready[3:]]
-        page_total = sum(o.pages for _, o in all_parts)
-        overlay_pdfs = _render_overlays(pool, env, binder, all_parts, page_total)
         notify("layout", total_steps, total_steps)
-    return _assemble(binder, all_parts, overlay_pdfs, out_path, attachments, notify)
+    return _assemble(binder, all_parts, out_path, attachments, notify)
 
 
 def _as_completed(futures: dict[Future[PartOutput], int]) -> Any:
@@ -375,20 +373,20 @@ def _page_sections(all_parts: Sequence[tuple[Part, PartOutput]]) -> list[str]:
     return sections
 
 
-def _render_overlays(pool: ProcessPoolExecutor | None, env: jinja2.Environment, binder: Binder,
-                     all_parts: Sequence[tuple[Part, PartOutput]], total: int) -> list[bytes]:
+def _head_foot(binder: Binder, all_parts: Sequence[tuple[Part, PartOutput]]) -> tuple[HeadFoot, list[str], PartOutput]:
+    """The header/footer texts, each page's section label, and the laid-out sample page of every text piece."""
     sections = _page_sections(all_parts)
-    template = env.get_template("overlay.html.j2")
-    htmls = []
-    for start in range(0, total, OVERLAY_CHUNK):
-        pages = [{"number": n + 1, "section": sections[n]} for n in range(start, min(total, start + OVERLAY_CHUNK))]
-        htmls.append(template.render(
-            pages=pages, total=total, doc_id=binder.doc_id, title=binder.title, version=binder.version,
-            status=binder.status, generated=binder.generated, demo=binder.vsr.demonstration,
-        ))
-    if pool is None:
-        return [render_part(h, (), False).pdf for h in htmls]
-    return [f.result().pdf for f in [pool.submit(render_part, h, (), False) for h in htmls]]
+    distinct = tuple(dict.fromkeys(label for label in sections if label))
+    demo = binder.vsr.demonstration
+    hf = HeadFoot(
+        head_left=f"{binder.doc_id} · {binder.title}", head_left_bold=binder.doc_id,
+        foot_left=f"Version {binder.version} · {binder.status}",
+        foot_center="DEMONSTRATION TARGET — not evidence for a GxP system" if demo
+        else f"Generated {binder.generated} UTC",
+        foot_center_warn=demo, sections=distinct,
+    )
+    html, ids = sample_html(hf)
+    return hf, sections, render_part(html, ids, False)
 
 
 def _single_pass(binder: Binder, env: jinja2.Environment, common: dict[str, Any], parts: list[Part], out_path: Path,
@@ -407,8 +405,7 @@ def _single_pass(binder: Binder, env: jinja2.Environment, common: dict[str, Any]
     whole = head + "<body>" + "".join(bodies) + "</body></html>"
     out = render_part(whole, sig_ids)
     part = Part(key="all", kind="all", title="Binder", number="", first=True)
-    overlays = _render_overlays(None, env, binder, [(part, out)], out.pages)
-    return _assemble(binder, [(part, out)], overlays, out_path, attachments, lambda *_: None)
+    return _assemble(binder, [(part, out)], out_path, attachments, lambda *_: None)
 
 
 # ---------------------------------------------------------------- assembly
@@ -456,7 +453,6 @@ def _xmp(binder: Binder) -> bytes:
 def _assemble(
     binder: Binder,
     all_parts: Sequence[tuple[Part, PartOutput]],
-    overlays: Sequence[bytes],
     out_path: Path,
     attachments: Sequence[AttachmentSpec],
     notify: ProgressFn,
@@ -483,20 +479,11 @@ def _assemble(
     total = offset
     notify("assemble", 1, 4)
 
-    # running header/footer ("Page X of Y")
-    position = 0
-    for chunk in overlays:
-        over = pikepdf.Pdf.open(BytesIO(chunk))
-        sources.append(over)
-        for over_page in over.pages:
-            if position < total:
-                # not Page.add_overlay: it names the XObject randomly, and the bytes must be reproducible
-                target_page = pdf.pages[position]
-                formx = pdf.copy_foreign(over_page.as_form_xobject())
-                target_page.add_resource(formx, Name.XObject, name=Name("/VgRunningHeadFoot"))
-                target_page.contents_add(pdf.make_stream(b"q\n"), prepend=True)
-                target_page.contents_add(pdf.make_stream(b"\nQ\nq /VgRunningHeadFoot Do Q\n"), prepend=False)
-            position += 1
+    # running header/footer ("Page X of Y"), stamped from one laid-out sample page
+    hf, page_sections, sample = _head_foot(binder, all_parts)
+    sample_pdf = pikepdf.Pdf.open(BytesIO(sample.pdf))
+    sources.append(sample_pdf)
+    stamp_pages(pdf, sample_pdf, sample.boxes, hf, page_sections)
     notify("assemble", 2, 4)
 
     # item links: vg:ID -> in-document destination; PDF/A: every annotation printable
