@@ -147,6 +147,26 @@ def test_changed_byte_in_unlocked_deployment_fails_verify_naming_the_object(
     assert [e.logical_key for e in changed] == ["samples.csv"]
     assert any(f.startswith("samples.csv (s3://") and "content changed" in f for f in after.failures())
 
+    # hiding the change by rewriting the manifest's hash breaks the top hash instead
+    s3 = target.deployer_client("s3")
+    key = f".quilt/packages/{after.top_hash}"
+    lines = s3.get_object(Bucket=victim.bucket, Key=key)["Body"].read().decode().splitlines()
+    actual = next(e.actual_hash for e in after.entries if e.logical_key == "samples.csv")
+    forged = [line.replace(victim.hash_value, str(actual)) if '"samples.csv"' in line else line for line in lines]
+    assert forged != lines
+    s3.put_object(Bucket=victim.bucket, Key=key, Body="\n".join(forged).encode())
+    hidden = client.verify("ngs/run-009")
+    assert not hidden.top_hash_ok
+    assert all(e.problem == "" or "not pinned" in e.problem for e in hidden.entries)  # bytes match the forgery
+    assert f"manifest of ngs/run-009 does not hash to its top hash {after.top_hash}" in hidden.failures()
+
+    # a removed object is named too
+    readme = next(e for e in manifest.entries if e.logical_key == "README.md")
+    s3.delete_object(Bucket=readme.bucket, Key=readme.key)
+    gone = client.verify("ngs/run-009")
+    assert any(f.startswith("README.md (s3://") and "cannot read the object (NoSuchKey)" in f
+               for f in gone.failures())
+
 
 def test_inspection_answers_and_exports(records: RecordsClient, three_revisions: list[Any],
                                         make_event: Callable[..., dict[str, Any]], tmp_path: Path) -> None:
