@@ -45,6 +45,8 @@ __all__ = [
     "find_profile",
     "load_profile",
     "profile_from_mapping",
+    "profile_problems",
+    "profile_schema",
 ]
 
 KINDS = ("moto", "aws")
@@ -328,3 +330,45 @@ def find_profile(name_or_path: str, root: Path | None = None) -> TargetProfile:
             fix=("use one of: " + ", ".join(known)) if known else "run valgen from the repository root",
         )
     return load_profile(path)
+
+
+def profile_problems(path: Path) -> list[ProfileProblem]:
+    """Every problem of one profile file (empty when it is valid), for `valgen check` to report (TARGET001)."""
+    try:
+        load_profile(path)
+    except ProfileError as exc:
+        return list(exc.problems)
+    return []
+
+
+def profile_schema() -> dict[str, Any]:
+    """JSON Schema of a target profile (for editor completion), built from the same constants as validation."""
+    text = {"type": "string", "minLength": 1}
+    persona = {"type": "object", "additionalProperties": False,
+               "properties": {"role_arn": {"type": "string", "pattern": _ROLE_ARN.pattern},
+                              "profile": text, "external_id": text}}
+    return {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "$id": "target-profile",
+        "title": "valgen target profile",
+        "description": "Where the records system under qualification lives (generator/targets/profile.py).",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["name", "kind", "primary_region", "replica_region", "buckets", "resources"],
+        "properties": {
+            "name": {"type": "string", "pattern": _NAME.pattern},
+            "kind": {"enum": list(KINDS)},
+            "description": text,
+            "primary_region": {"type": "string", "pattern": _REGION.pattern},
+            "replica_region": {"type": "string", "pattern": _REGION.pattern},
+            "endpoint": {"type": "string", "pattern": r"^https?://"},
+            "account": {"type": "string", "pattern": r"^\d{12}$"},
+            "test_prefix": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.\-/]*/$"},
+            "buckets": {"type": "object", "additionalProperties": False, "required": list(BUCKET_KEYS),
+                        "properties": {k: {"type": "string", "pattern": _BUCKET.pattern} for k in BUCKET_KEYS}},
+            "resources": {"type": "object", "additionalProperties": False, "required": list(RESOURCE_KEYS),
+                          "properties": {k: text for k in RESOURCE_KEYS}},
+            "personas": {"type": "object", "additionalProperties": False,
+                         "properties": {k: persona for k in (*PERSONAS, READER)}},
+        },
+    }

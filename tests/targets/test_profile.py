@@ -83,3 +83,21 @@ def test_cli_reports_a_bad_profile_without_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert f"{path}:2:7: error[TARGET001] the profile: kind 'cloud' is not known" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_schema_accepts_the_shipped_profiles_and_agrees_with_validation(tmp_path: Path) -> None:
+    import jsonschema
+    import yaml
+
+    from generator.targets.profile import profile_problems, profile_schema
+
+    schema = profile_schema()
+    jsonschema.Draft7Validator.check_schema(schema)
+    for name in ("moto.yaml", "aws-example.yaml"):
+        path = REPO / "qualification" / "targets" / name
+        jsonschema.validate(yaml.safe_load(path.read_text()), schema)
+        assert profile_problems(path) == []
+    bad = _write(tmp_path, "name: x\nkind: moto\nprimary_region: us-east-1\nreplica_region: us-west-2\n"
+                           "buckets: {compliance: a-b-c, replica: d-e-f, trail: g-h-i, extra: j-k-l}\nresources: {}\n")
+    assert not jsonschema.Draft7Validator(schema).is_valid(yaml.safe_load(bad.read_text()))
+    assert any("unknown key 'extra'" in p.message for p in profile_problems(bad))
