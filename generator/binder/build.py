@@ -456,7 +456,12 @@ def build_binder(
     if not required:
         blockers.append("the protocols hold no case for the required stages")
     blockers.extend(f"{d.id} is {d.deviation.state}" for d in deviations if not d.closed)
+    known = {c.id for c in protocol_cases}
     for b in runs:
+        unknown = sorted({r.case for r in b.run.cases} - known)
+        if unknown:
+            # a result for a case the protocols do not hold cannot be traced or reviewed
+            blockers.append(f"run {b.run.run_id} has results for cases not in the protocols: {', '.join(unknown)}")
         if not b.run.complete:
             blockers.append(f"run {b.run.run_id} is incomplete")
         if not b.run.formal:

@@ -133,3 +133,18 @@ def test_run_dir_errors_are_clear(tmp_path: Path) -> None:
     (tmp_path / "run.json").write_text(json.dumps({"schema_version": "1.0"}), encoding="utf-8")
     with pytest.raises(ValgenError, match="not a run record"):
         load_run_dir(tmp_path)
+
+
+def test_results_for_unknown_cases_block_release(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from generator.model.run import CaseResult
+
+    model = make_model()
+    run = make_run(model)
+    extra = CaseResult(case="OQ-999", stage="oq", title="not in the protocol", outcome=Outcome.PASSED)
+    run = replace(run, cases=(*run.cases, extra))
+    binder = build_binder(model, [load_run_dir(write_run_dir(tmp_path, run))])
+    assert not binder.vsr.release
+    assert any("cases not in the protocols: OQ-999" in b for b in binder.vsr.release_blockers)
+    assert "OQ-999" not in {c.id for c in binder.cases}
