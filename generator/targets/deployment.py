@@ -33,6 +33,7 @@ __all__ = [
     "TrailConfig",
     "deployment_from_repository",
     "deployment_from_settings",
+    "ds_settings",
     "reference_personas",
 ]
 
@@ -142,10 +143,6 @@ def reference_personas() -> dict[str, PersonaPolicy]:
     }
 
 
-def _default_workflows_dir() -> Path | None:
-    return None
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Deployment:
     """Every configurable value of the reference system. Defaults are the reference values of specs/SETTINGS.md.
@@ -166,7 +163,7 @@ class Deployment:
     config_recorder: RecorderConfig = RecorderConfig()
     backup: BackupConfig = BackupConfig()
     personas: Mapping[str, PersonaPolicy] = field(default_factory=lambda: MappingProxyType(reference_personas()))
-    workflows_dir: Path | None = field(default_factory=_default_workflows_dir)
+    workflows_dir: Path | None = None
     expected_workflows: tuple[str, ...] | None = None
     workflow_required: bool | None = None
     origin: str = "reference values of specs/SETTINGS.md"
