@@ -348,7 +348,8 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fresh", action="store_true", help="random keys instead of the fixed demo keys")
     p.set_defaults(handler=_cmd_esign)
     for name, target, meanings, text in (
-            ("sign", "file", ("authored", "reviewed", "approved"), "sign a binder PDF (PAdES) into its next field"),
+            ("sign", "file", ("authored", "reviewed", "approved", "released"),
+             "sign a binder PDF (PAdES) into its next field"),
             ("approve", "file", ("reviewed", "approved"), "approve one version of a content document")):
         p = sub.add_parser(name, help=text)
         p.add_argument(target, metavar="BINDER.pdf" if name == "sign" else "DOCUMENT.yaml")

@@ -56,7 +56,7 @@ class DemoSigner:
 DEMO_SIGNERS: tuple[DemoSigner, ...] = (
     DemoSigner("demo-author", "Alex Author", "Validation Engineer", ("authored",), "demo-author-passphrase"),
     DemoSigner("demo-reviewer", "Riley Reviewer", "System Owner", ("reviewed",), "demo-reviewer-passphrase"),
-    DemoSigner("demo-qa", "Quinn Approver", "Head of Quality Assurance", ("reviewed", "approved"),
+    DemoSigner("demo-qa", "Quinn Approver", "Head of Quality Assurance", ("reviewed", "approved", "released"),
                "demo-qa-passphrase"),
 )
 

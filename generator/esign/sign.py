@@ -39,7 +39,8 @@ FONT_CANDIDATES = (
 MEANING_TEXT = {
     "authored": "Authored: I am the author of this document",
     "reviewed": "Reviewed: I have reviewed this document",
-    "approved": "Approved: I approve this document for release",
+    "approved": "Approved: I approve this report and its conclusion",
+    "released": "Released: I release the system for its intended use",
 }
 
 
@@ -119,7 +120,8 @@ def plan_binder_signature(binder: Path, signatories: Signatories, signer_id: str
     if later_signed:
         raise SigningRefused(f"{binder} is out of order: {', '.join(later_signed)} signed while {target.name} is empty",
                              fix="the binder's signatures must be made in order; build and sign a new version")
-    if target.meaning != meaning:
+    # the approver's field takes either an approval of the report or, when the VSR concludes release, the release
+    if target.meaning != meaning and not (target.meaning == "approved" and meaning == "released"):
         raise SigningRefused(
             f"out of order: the next signature of {binder.name} is '{target.meaning}' (field {target.name}), "
             f"not '{meaning}'; signatures follow authored -> reviewed -> approved (21 CFR 11.10(f))",
@@ -127,23 +129,24 @@ def plan_binder_signature(binder: Path, signatories: Signatories, signer_id: str
     by_fp = {fp: field for field, fp in signed.items()}
     if signer.fingerprint in by_fp:
         earlier = by_fp[signer.fingerprint]
-        if earlier.endswith("-authored") and meaning in ("reviewed", "approved"):
+        if earlier.endswith("-authored") and meaning in ("reviewed", "approved", "released"):
             raise SigningRefused(
                 f"'{signer_id}' authored {binder.name} ({earlier}) and cannot also sign it as '{meaning}': "
                 "segregation of duties (the approver is not the author)",
                 fix="another person signs this field")
         raise SigningRefused(f"'{signer_id}' already signed {binder.name} ({earlier}); one person signs a binder once",
                              fix="another person signs this field")
-    if meaning == "approved":
+    if meaning == "released":
         release = release_conclusion(files)
         if release is None:
-            raise SigningRefused(f"{binder.name} carries no readable binder.json with the VSR conclusion, "
-                                 "so approval for release cannot be checked",
-                                 fix="approve only a binder built by `valgen build`")
+            raise SigningRefused(f"{binder.name} carries no readable manifest.json with the VSR conclusion, "
+                                 "so release cannot be checked",
+                                 fix="release only a binder built by `valgen build`")
         if not release:
             raise SigningRefused(f"the Validation Summary Report of {binder.name} does not conclude release for use; "
-                                 "it cannot be approved for release",
-                                 fix="resolve the failed, not-run cases and open deviations, rebuild, then sign")
+                                 "the system cannot be released on it",
+                                 fix="resolve the failed and not-run cases and the open deviations, rebuild, then "
+                                     "sign; or approve the report as it stands with --meaning approved")
     return signer, target
 
 

@@ -39,7 +39,10 @@ __all__ = [
 
 SIGNATORIES_FORMAT = "valgen-signatories/1"
 REVOCATIONS_FORMAT = "valgen-revocations/1"
-MEANINGS = APPROVAL_MEANINGS  # authored -> reviewed -> approved, in this order
+MEANINGS = APPROVAL_MEANINGS  # content approvals: authored -> reviewed -> approved, in this order
+# Binder signatures add "released": QA releases the system for use, in the approver's field, and only
+# when the Validation Summary Report concludes release. "approved" approves the report and its conclusion.
+SIGNATURE_MEANINGS = (*APPROVAL_MEANINGS, "released")
 
 SIGNATORIES_HEADER = """\
 # Signatories (format valgen-signatories/1): who may sign binders and approve content, and with which meaning.
@@ -53,7 +56,7 @@ SIGNATORIES_HEADER = """\
 #     title:       job title
 #     fingerprint: sha256:<hex> of the signer's DER certificate
 #     certificate: the signer's certificate (PEM); its SHA-256 must equal `fingerprint`
-#     meanings:    the meanings this signer may sign with: authored, reviewed, approved
+#     meanings:    the meanings this signer may sign with: authored, reviewed, approved, released
 # Revoked credentials are listed in revocations.yaml beside this file.
 """
 
@@ -269,8 +272,9 @@ def _signers(data: Any, path: Path, problems: _Problems) -> Iterator[Signer]:
                 ok = False
             else:
                 for i, meaning in enumerate(meanings):
-                    if meaning not in MEANINGS:
-                        problems.add(_item_at(meanings, i, path), f"unknown meaning '{meaning}'", "one of " + ", ".join(MEANINGS))
+                    if meaning not in SIGNATURE_MEANINGS:
+                        problems.add(_item_at(meanings, i, path), f"unknown meaning '{meaning}'",
+                                     "one of " + ", ".join(SIGNATURE_MEANINGS))
                         ok = False
         for key, value in (("name", name), ("title", title)):
             if value is not None and (not isinstance(value, str) or not value.strip()):

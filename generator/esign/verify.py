@@ -32,7 +32,7 @@ from generator.esign.binderfile import (
     manifest_json_entries,
     signature_fields,
 )
-from generator.esign.signatories import MEANINGS, Signatories, format_time
+from generator.esign.signatories import SIGNATURE_MEANINGS, Signatories, format_time
 
 __all__ = ["BinderReport", "SignatureReport", "load_trust_root", "verify_binder", "verify_bytes"]
 
@@ -435,7 +435,7 @@ def _check_order(report: BinderReport, seen: list[tuple[str, str, str | None]], 
         order = ", ".join(name for name, _, _ in seen)
         report.problems.append(f"signatures are in the wrong order: signed as {order}; "
                                f"each field must be signed after the one before it ({', '.join(field_names)})")
-    ranks = [MEANINGS.index(m) if m in MEANINGS else -1 for _, m, _ in seen]
+    ranks = [SIGNATURE_MEANINGS.index(m) if m in SIGNATURE_MEANINGS else -1 for _, m, _ in seen]
     for (name, meaning, _), (prev_name, prev_meaning, _), rank, prev_rank in zip(
             seen[1:], seen, ranks[1:], ranks, strict=False):
         if rank < prev_rank:
@@ -443,7 +443,7 @@ def _check_order(report: BinderReport, seen: list[tuple[str, str, str | None]], 
                                    f"'{prev_meaning}' ({prev_name}); the order is authored -> reviewed -> approved")
     authors = {s for _, m, s in seen if m == "authored" and s}
     for name, meaning, signer in seen:
-        if meaning in ("reviewed", "approved") and signer in authors:
+        if meaning in ("reviewed", "approved", "released") and signer in authors:
             report.problems.append(f"'{signer}' authored the binder and also signed {name} as '{meaning}' "
                                    "(segregation of duties)")
     signers = [s for _, _, s in seen if s]

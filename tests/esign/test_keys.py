@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 def test_demo_keys_make_a_ca_three_signers_and_a_signatories_file(demo_keys: DemoKeys) -> None:
     people = load_signatories(demo_keys.signatories)
     assert [s.id for s in people.signers] == ["demo-author", "demo-reviewer", "demo-qa"]
-    assert [s.meanings for s in people.signers] == [("authored",), ("reviewed",), ("reviewed", "approved")]
+    assert [s.meanings for s in people.signers] == [("authored",), ("reviewed",), ("reviewed", "approved", "released")]
     ca = x509.load_pem_x509_certificate(demo_keys.ca_pem.read_bytes())
     assert people.trust_root == ca
     for signer in people.signers:

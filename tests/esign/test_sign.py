@@ -124,8 +124,8 @@ def test_out_of_order_is_refused(binder: Path, sign: SignFn) -> None:
 
 def test_approver_who_is_the_author_is_refused(tmp_path: Path, sign: SignFn, demo_keys: DemoKeys) -> None:
     """A signatories file where one person may author and approve: segregation of duties still refuses."""
-    text = demo_keys.signatories.read_text().replace("meanings: [reviewed, approved]",
-                                                     "meanings: [authored, reviewed, approved]")
+    text = demo_keys.signatories.read_text().replace("meanings: [reviewed, approved, released]",
+                                                     "meanings: [authored, reviewed, approved, released]")
     folder = tmp_path / "people"
     folder.mkdir()
     (folder / "signatories.yaml").write_text(text)
@@ -138,12 +138,27 @@ def test_approver_who_is_the_author_is_refused(tmp_path: Path, sign: SignFn, dem
         sign(binder, "demo-qa", "approved", people=people)
 
 
-def test_approving_a_binder_whose_vsr_does_not_conclude_release_is_refused(tmp_path: Path, sign: SignFn) -> None:
+def test_releasing_a_binder_whose_vsr_does_not_conclude_release_is_refused(tmp_path: Path, sign: SignFn) -> None:
     binder = build_test_binder(tmp_path / "b.pdf", release=False)
     sign(binder, "demo-author", "authored")
     sign(binder, "demo-reviewer", "reviewed")
     with pytest.raises(SigningRefused, match=r"the Validation Summary Report of b\.pdf does not conclude release"):
-        sign(binder, "demo-qa", "approved")
+        sign(binder, "demo-qa", "released")
+
+
+def test_the_report_of_a_binder_not_concluding_release_can_be_approved_as_it_stands(tmp_path: Path,
+                                                                                    sign: SignFn) -> None:
+    binder = build_test_binder(tmp_path / "b.pdf", release=False)
+    sign(binder, "demo-author", "authored")
+    sign(binder, "demo-reviewer", "reviewed")
+    sign(binder, "demo-qa", "approved")  # approves the report and its conclusion (not released); no release
+
+
+def test_a_binder_concluding_release_can_be_released_in_the_approvers_field(tmp_path: Path, sign: SignFn) -> None:
+    binder = build_test_binder(tmp_path / "b.pdf", release=True)
+    sign(binder, "demo-author", "authored")
+    sign(binder, "demo-reviewer", "reviewed")
+    sign(binder, "demo-qa", "released")
 
 
 def test_revoked_signer_is_refused(tmp_path: Path, sign: SignFn, demo_keys: DemoKeys, binder: Path) -> None:
