@@ -3,6 +3,7 @@
     .venv/bin/python bench/anchors_bench.py [--n 3000] [--runs R | --valgen-runs 5 --anchor-runs 3]
         [--tools valgen,doorstop,doorstop-no-reformat,strictdoc-html,strictdoc-json,sphinx-html,sphinx-dummy]
         [--valgen-only 30000] [--timeout 1800] [--out bench/out]
+    .venv/bin/python bench/anchors_bench.py --markdown     # the last results as bench/README.md's table
 
 One invocation generates the corpus (bench/corpus.py, N items), converts it into a
 Doorstop tree, a StrictDoc project and a sphinx-needs project (bench/anchors/convert.py:
@@ -245,6 +246,22 @@ def print_table(rows: list[dict[str, Any]]) -> None:
               f"{ratio_wall:>13} {ratio_cpu:>12} {ratio_rss:>12} {entry['warnings'] if entry['tool'] != 'valgen check' else '-':>8}")
 
 
+def markdown(report: dict[str, Any]) -> str:
+    """The results of an anchors.json report as the Markdown table kept in bench/README.md."""
+    lines = ["| tool | N | runs | median wall s (min-max) | median CPU s | peak RSS MB | x valgen wall | x valgen CPU "
+             "| x valgen RSS | warnings |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for entry in report["results"]:
+        if "median_s" not in entry:
+            lines.append(f"| {entry['tool']} | {entry['items']} | - | failed: {entry.get('failure', '').splitlines()[0]} "
+                         "| | | | | | |")
+            continue
+        lines.append(f"| {entry['tool']} (`{entry['command']}`) | {entry['items']} | {entry['runs']} "
+                     f"| {entry['median_s']:.2f} ({entry['min_s']:.2f}-{entry['max_s']:.2f}) | {entry['cpu_median_s']:.2f} "
+                     f"| {entry['peak_rss_mb']:.0f} | {entry.get('x_valgen_wall', '-')} | {entry.get('x_valgen_cpu', '-')} "
+                     f"| {entry.get('x_valgen_rss', '-')} | {entry['warnings'] if entry['tool'] != 'valgen check' else '-'} |")
+    return "\n".join(lines)
+
+
 def _utc_now() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -261,7 +278,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=1800, help="seconds before one anchor run is killed")
     parser.add_argument("--no-install", action="store_true", help="fail instead of creating bench/.anchors-venv")
     parser.add_argument("--out", type=Path, default=BENCH / "out")
+    parser.add_argument("--markdown", action="store_true", help="print <out>/anchors.json as a Markdown table; run nothing")
     args = parser.parse_args(argv)
+    if args.markdown:
+        print(markdown(json.loads((args.out / "anchors.json").read_text())))
+        return 0
     tools = [name.strip() for name in args.tools.split(",") if name.strip()]
     unknown = sorted(set(tools) - set(ALL_TOOLS))
     if unknown:
