@@ -309,10 +309,28 @@ def _run(args: argparse.Namespace, tools: list[str], valgen_runs: int, anchor_ru
     started, load_before = _utc_now(), os.getloadavg()
     print(f"corpus: {len(items)} items, {sum(len(i.links) for i in items)} links in {corpus}")
     rows: list[dict[str, Any]] = []
+    versions = anchor_versions(venv) if venv is not None else {}
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    def record(entry: dict[str, Any], complete: bool = False) -> dict[str, Any]:
+        """Append a row and rewrite anchors.json at once, so a long run that is cut short keeps what it measured."""
+        entry["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
+        rows.append(entry)
+        report = {
+            "started": started, "finished": _utc_now() if complete else None, "complete": complete,
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+                        "loadavg_before": [round(x, 2) for x in load_before]},
+            "anchor_versions": versions,
+            "corpus": {"items": len(items), "links": sum(len(i.links) for i in items), "per_kind": counts},
+            "results": rows,
+        }
+        (args.out / "anchors.json").write_text(json.dumps(report, indent=2) + "\n")
+        return report
+
     base: Measured | None = None
     if "valgen" in tools:
         base = measure_valgen(corpus, valgen_runs)
-        rows.append(row("valgen check", args.n, base, "python -m generator check .", None))
+        record(row("valgen check", args.n, base, "python -m generator check .", None))
     if venv is not None:
         write_doorstop(items, work / "doorstop")
         write_strictdoc(items, work / "strictdoc")
@@ -324,29 +342,20 @@ def _run(args: argparse.Namespace, tools: list[str], valgen_runs: int, anchor_ru
         available = anchor_tools(venv, work)
         for name in anchors:
             tool = available[name]
-            print(f"timing {name} ({anchor_runs} runs after a warm-up) ...", flush=True)
+            print(f"timing {name} ({anchor_runs} runs{' after a warm-up' if tool.warmup else ', each cold'}) ...",
+                  flush=True)
             measured = measure_anchor(tool, anchor_runs, args.timeout, logs, env)
             command = " ".join(Path(part).name if part.startswith(str(venv)) else part for part in tool.argv)
-            rows.append(row(name, args.n, measured, command.replace(str(work) + "/", ""), base))
+            record(row(name, args.n, measured, command.replace(str(work) + "/", ""), base))
     for size in (int(s) for s in args.valgen_only.split(",") if s.strip()) if "valgen" in tools else ():
         big = work.parent / f"valgen-only-n{size}"
         shutil.rmtree(big, ignore_errors=True)
         generate(size, big)
-        rows.append(row("valgen check", size, measure_valgen(big, valgen_runs), "python -m generator check .", None))
-    report = {
-        "started": started, "finished": _utc_now(),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-                    "loadavg_before": [round(x, 2) for x in load_before],
-                    "loadavg_after": [round(x, 2) for x in os.getloadavg()]},
-        "anchor_versions": anchor_versions(venv) if venv is not None else {},
-        "corpus": {"items": len(items), "links": sum(len(i.links) for i in items), "per_kind": counts},
-        "results": rows,
-    }
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "anchors.json").write_text(json.dumps(report, indent=2) + "\n")
+        record(row("valgen check", size, measure_valgen(big, valgen_runs), "python -m generator check .", None))
+    report = record(rows.pop(), complete=True) if rows else {}
     print_table(rows)
-    print(f"load average before {report['machine']['loadavg_before']}, after {report['machine']['loadavg_after']}; "
-          f"results in {args.out / 'anchors.json'}")
+    print(f"load average before {report.get('machine', {}).get('loadavg_before')}, after each tool "
+          f"{[entry['loadavg_after'][0] for entry in rows]}; results in {args.out / 'anchors.json'}")
     return 0 if all(entry["exit_code"] == 0 for entry in rows) else 1
 
 
