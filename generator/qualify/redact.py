@@ -82,9 +82,12 @@ def to_jsonable(value: Any) -> Any:
         data = bytes(value)
         if len(data) <= 256:
             try:
-                return data.decode("utf-8")
+                text = data.decode("utf-8")
             except UnicodeDecodeError:
-                return "base64:" + base64.b64encode(data).decode()
+                text = ""
+            if text and all(c.isprintable() or c in "\n\r\t" for c in text):
+                return text
+            return "base64:" + base64.b64encode(data).decode()
         return f"<{len(data)} bytes, sha256:{hashlib.sha256(data).hexdigest()}>"
     if isinstance(value, Mapping):
         return {str(k): to_jsonable(v) for k, v in value.items()}
