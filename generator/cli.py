@@ -17,6 +17,7 @@ from pathlib import Path
 
 from generator.errors import EXIT_COULD_NOT_RUN, EXIT_NOT_OK, EXIT_OK, ValgenError
 from generator.model import Approval
+from generator.model.findings import Finding
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -39,10 +40,28 @@ def _cmd_check(args: argparse.Namespace) -> int:
         sys.stdout.write(list_rules_text())
         return EXIT_OK
     root = Path(args.path)
-    result = run_check(root, approvals=lambda: _approval_verifier(root))
+    result = run_check(root, approvals=lambda: _approval_verifier(root), others=_check_profiles)
     out = format_json(result) if args.format == "json" else format_text(result)
     sys.stdout.write(out)
     return EXIT_NOT_OK if result.has_errors_or_warnings else EXIT_OK
+
+
+def _check_profiles(root: Path) -> tuple[list[Path], list[Finding]]:
+    """Target profiles (qualification/targets/*.yaml) are content too: validated with their own format."""
+    import os
+
+    folder = root / "qualification" / "targets"
+    if not folder.is_dir():
+        return [], []
+    from generator.targets.profile import profile_problems
+
+    files = sorted(folder.glob("*.yaml"))
+    findings = []
+    for path in files:
+        for problem in profile_problems(Path(os.path.relpath(path))):
+            findings.append(Finding(code="TGT001", source=problem.source, message=problem.message,
+                                    expected=problem.expected, fix=problem.fix))
+    return files, findings
 
 
 def _approval_verifier(root: Path) -> Callable[[Approval], str | None]:
@@ -73,8 +92,9 @@ def _cmd_trace(args: argparse.Namespace) -> int:
 
 def _cmd_schema(args: argparse.Namespace) -> int:
     from generator.load.schema import write_schemas
+    from generator.targets.profile import profile_schema
 
-    written = write_schemas(Path(args.out))
+    written = write_schemas(Path(args.out), extra={"target-profile": profile_schema()})
     for path in written:
         sys.stdout.write(f"wrote {path}\n")
     return EXIT_OK

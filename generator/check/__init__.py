@@ -68,15 +68,22 @@ class CheckResult:
         return any(f.severity in (Severity.ERROR, Severity.WARNING) for f in self.findings)
 
 
-def run_check(root: Path, approvals: Callable[[], ApprovalVerifier] | None = None) -> CheckResult:
+def run_check(root: Path, approvals: Callable[[], ApprovalVerifier] | None = None,
+              others: Callable[[Path], tuple[list[Path], list[Finding]]] | None = None) -> CheckResult:
     """Load everything under `root` and apply every rule. Raises ValgenError only if root is unreadable.
 
     `approvals` makes the verifier of approval signatures (rule CHG003); it is
     called only when some document carries approvals, so a content set without
-    any does not pay for loading keys.
+    any does not pay for loading keys. `others` checks files of other formats
+    under `root` (target profiles) and returns the files it read and its findings.
     """
     loaded = load_content(root)
-    return check_loaded(loaded, approvals)
+    result = check_loaded(loaded, approvals)
+    if others is None:
+        return result
+    files, findings = others(root)
+    return CheckResult(result.files + tuple(files), result.model,
+                       tuple(sorted([*result.findings, *findings], key=Finding.sort_key)), result.coverage)
 
 
 def check_loaded(loaded: LoadResult, approvals: Callable[[], ApprovalVerifier] | None = None) -> CheckResult:

@@ -78,15 +78,17 @@ def schema_for(kind: m.DocumentKind) -> dict[str, Any]:
     }
 
 
-def write_schemas(out: Path) -> list[Path]:
+def write_schemas(out: Path, extra: dict[str, dict[str, Any]] | None = None) -> list[Path]:
+    """Write one schema per content kind, and the `extra` schemas of other formats, into `out`."""
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ValgenError(f"cannot create '{out}': {exc.strerror}", fix="choose a writable folder with --out") from None
     written = []
-    for kind in m.DocumentKind:
-        path = out / f"{kind.value}.schema.json"
-        text = json.dumps(schema_for(kind), indent=2, ensure_ascii=False) + "\n"
+    schemas = {kind.value: schema_for(kind) for kind in m.DocumentKind} | dict(extra or {})
+    for name, schema in schemas.items():
+        path = out / f"{name}.schema.json"
+        text = json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
         tmp = path.with_suffix(".tmp")
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(path)

@@ -119,6 +119,8 @@ RULES: Mapping[str, Rule] = _rules(
          fix="add scripted (manual: false) test cases that verify the risk, at least one positive and one negative"),
     Rule(code="RSK001", severity=E, category="coverage", title="risk class or priority disagrees with the risk method",
          fix="set risk_class and priority to the values the method gives (requirements/FORMAT.md, Risk)"),
+    Rule(code="TGT001", severity=E, category="schema", title="target profile is not valid",
+         fix="correct the profile as shown (format: generator/targets/profile.py, qualification/targets/*.yaml)"),
     Rule(code="TST001", severity=E, category="schema", title="test steps are not numbered 1, 2, 3, ...",
          fix="number the steps consecutively from 1"),
     # change control

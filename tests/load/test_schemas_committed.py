@@ -19,6 +19,16 @@ def test_committed_schemas_match_the_model() -> None:
         assert committed == schema_for(kind), f"schemas/{kind.value}.schema.json is stale: run 'valgen schema'"
 
 
+def test_committed_target_profile_schema_matches_the_validation() -> None:
+    from generator.targets.profile import profile_schema
+
+    committed = json.loads((ROOT / "schemas" / "target-profile.schema.json").read_text())
+    assert committed == profile_schema(), "schemas/target-profile.schema.json is stale: run 'valgen schema'"
+    for path in sorted((ROOT / "qualification" / "targets").glob("*.yaml")):
+        first = path.read_text(encoding="utf-8").splitlines()[0]
+        assert first == "# yaml-language-server: $schema=../../schemas/target-profile.schema.json", path
+
+
 def test_every_content_file_names_its_schema_on_the_first_line() -> None:
     for path in content_files(ROOT):
         kind = read_yaml(path)["document"]["kind"]
