@@ -14,12 +14,12 @@ sys.path.insert(0, str(ROOT / "tests" / "binder"))
 
 @pytest.fixture(scope="session")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """(content root, run directory): the bench corpus at N=40 and a run over every case."""
+    """(content root, run directory): the bench corpus at N=24 and a run over every case."""
     from build_bench import write_run
     from corpus import generate
 
     base = tmp_path_factory.mktemp("corpus")
-    generate(40, base / "content")
+    generate(24, base / "content")
     return base / "content", write_run(base / "content", base / "runs")
 
 

@@ -79,7 +79,7 @@ def test_pdfa3b_identification_fonts_and_links(built: Path) -> None:
                 if annot.Subtype == "/Link":
                     links += 1
                     assert "/Dest" in annot and "/A" not in annot  # every vg: link resolved in-document
-        assert links > 50
+        assert links > 20
     fonts = subprocess.run(["pdffonts", str(built / "binder.pdf")], capture_output=True, text=True, check=True).stdout
     rows = fonts.splitlines()[2:]
     assert rows and all(re.search(r"\byes\s+(yes|no)\s+(yes|no)\s+\d+\s+\d+$", r) for r in rows), fonts
