@@ -113,6 +113,8 @@ def _document_info(pdf: bytes) -> tuple[str, str, str]:
         except ValueError:
             pass
     info = reader.trailer_view.get("/Info") if hasattr(reader, "trailer_view") else None
+    if info is not None and hasattr(info, "get_object"):
+        info = info.get_object()  # the trailer holds /Info as an indirect reference in a real binder
     title = str(info.get("/Title")) if info is not None and info.get("/Title") else "Validation binder"
     return doc_id, version, title
 

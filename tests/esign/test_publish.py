@@ -136,3 +136,19 @@ def test_a_revocation_before_registration_makes_an_earlier_claimed_time_unconfir
     assert report.problems[0].startswith(
         "sig-1-authored by 'demo-author' claims 2026-11-01T08:00:00Z, before the revocation at 2026-11-02T00:00:00Z, "
         "but the binder was registered only at ")
+
+
+def test_document_title_is_read_from_an_indirect_info_dictionary(tmp_path: Path) -> None:
+    """A binder written by pikepdf (as `valgen build` does) holds /Info as an indirect object."""
+    import io
+
+    import pikepdf
+
+    from generator.esign.publish import _document_info
+
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    pdf.docinfo["/Title"] = "VG-BINDER Validation Binder"
+    buffer = io.BytesIO()
+    pdf.save(buffer)
+    assert _document_info(buffer.getvalue())[2] == "VG-BINDER Validation Binder"
