@@ -301,7 +301,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     root = Path(args.path)
     result = run_demo(root, Path(args.out), workers=args.workers, report=report)
     sys.stdout.write(summary_text(result, root.resolve()))
-    return EXIT_OK
+    # the binder is complete either way; failed or errored cases still make the job not OK
+    return EXIT_NOT_OK if result.failed_or_errored else EXIT_OK
 
 
 def _build_parser() -> argparse.ArgumentParser:

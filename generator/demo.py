@@ -55,6 +55,10 @@ class DemoResult:
     revision: int = 0
     verdict: str = ""
 
+    @property
+    def failed_or_errored(self) -> int:
+        return sum(counts.get("failed", 0) + counts.get("error", 0) for counts in self.outcomes.values())
+
 
 Report = Callable[[str], None]
 
@@ -264,4 +268,7 @@ def summary_text(result: DemoResult, root: Path) -> str:
     lines.append(f"  verify:      {result.verdict}")
     total = sum(seconds for _title, seconds in result.steps)
     lines.append(f"  time:        {total:.0f} s")
+    if result.failed_or_errored:
+        lines.append(f"  NOT OK:      {result.failed_or_errored} case(s) failed or errored; see the deviation log "
+                     "in the binder (exit status 1)")
     return "\n".join(lines) + "\n"
