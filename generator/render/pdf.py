@@ -24,7 +24,7 @@ from typing import Any
 
 import jinja2
 
-from generator.binder.model import Binder, CaseOutcomeCount, Coverage, ExecutedCase
+from generator.binder.model import Binder, CaseOutcomeCount, ExecutedCase
 from generator.model import fingerprint
 from generator.render.chart import vsr_chart_svg
 from generator.render.stamp import HeadFoot, sample_html, stamp_pages
@@ -580,6 +580,3 @@ def _assemble(
     return PdfResult(path=out_path, pages=total, parts=len(all_parts), attachments=len(attachments), sha256=digest,
                      signature_fields=tuple(field_names))
 
-
-def coverage_summary(coverage: Sequence[Coverage]) -> str:
-    return ", ".join(f"{c.level} {c.percent:.0f}%" for c in coverage)
