@@ -62,39 +62,40 @@ class YMap(dict[str, Any]):
     when asked for, which keeps loading large corpora fast.
     """
 
+    __slots__ = ("_keys", "_mark", "_path", "_values")
     _path: Path
-    _pos: tuple[int, int]
-    _keys: dict[str, tuple[int, int]]
-    _values: dict[str, tuple[int, int]]
+    _mark: Any  # the parser's Mark (0-based line and column)
+    _keys: dict[str, Any]
+    _values: dict[str, Any]
 
     @property
     def source(self) -> Source:
-        return Source(path=self._path, line=self._pos[0], column=self._pos[1])
+        return _src(self._path, self._mark)
 
     def key_at(self, key: str) -> Source:
-        pos = self._keys.get(key)
-        return self.source if pos is None else Source(path=self._path, line=pos[0], column=pos[1])
+        mark = self._keys.get(key)
+        return self.source if mark is None else _src(self._path, mark)
 
     def value_at(self, key: str) -> Source:
-        pos = self._values.get(key)
-        return self.key_at(key) if pos is None else Source(path=self._path, line=pos[0], column=pos[1])
+        mark = self._values.get(key)
+        return self.key_at(key) if mark is None else _src(self._path, mark)
 
 
 class YList(list[Any]):
     """A sequence that knows where it and each element came from."""
 
+    __slots__ = ("_items", "_mark", "_path")
     _path: Path
-    _pos: tuple[int, int]
-    _items: list[tuple[int, int]]
+    _mark: Any
+    _items: list[Any]
 
     @property
     def source(self) -> Source:
-        return Source(path=self._path, line=self._pos[0], column=self._pos[1])
+        return _src(self._path, self._mark)
 
     def at(self, index: int) -> Source:
         if index < len(self._items):
-            line, column = self._items[index]
-            return Source(path=self._path, line=line, column=column)
+            return _src(self._path, self._items[index])
         return self.source
 
 
@@ -252,7 +253,9 @@ class _Builder:
         return False
 
     def run(self, events: Any) -> Any:
-        # stack entries: [container, expanded size, pending key, pending key position, anchor, is-mapping]
+        # Positions are kept as the parser's Mark objects (0-based) and turned into
+        # Source (1-based) only when asked for. Stack entries:
+        # [container, expanded size, pending key or None, mark of the pending key, anchor, is-mapping]
         stack: list[list[Any]] = []
         result: Any = None
         have_result = False
@@ -262,12 +265,34 @@ class _Builder:
         map_end, seq_end = yaml.MappingEndEvent, yaml.SequenceEndEvent
         plain = _plain_scalar
         allowed = _ALLOWED_TAGS
+        parent: Any = None
         cls: Any
         for event in events:
             cls = type(event)
             value: Any
             size = 1
             if cls is scalar_event:
+                mark = event.start_mark
+                if parent is not None and parent[5] and parent[2] is None:
+                    # a mapping key: the common case, kept short
+                    tag = event.tag
+                    if tag is not None and tag != "!" and tag not in allowed:
+                        self._check_tag(event)
+                    key = event.value
+                    if key == "<<" and event.implicit[0]:
+                        self._problem("YAML003", mark, "merge keys ('<<') are not allowed", "explicit keys")
+                        parent[2] = _BAD_KEY
+                    elif key in parent[0]:
+                        first = parent[0]._keys[key]
+                        self._problem("YAML002", mark, f"key '{key}' is already defined at line {first.line + 1}",
+                                      "each key once per mapping")
+                        parent[2] = _BAD_KEY
+                    else:
+                        parent[2] = key
+                        parent[3] = mark
+                    if event.anchor is not None:
+                        self.anchors[event.anchor] = (key, 1)
+                    continue
                 tag = event.tag
                 if tag is None or tag == "!":
                     value = plain(event.value) if event.implicit[0] else event.value
@@ -276,8 +301,6 @@ class _Builder:
                 else:
                     self._check_tag(event)
                     value = None
-                mark = event.start_mark
-                pos = (mark.line + 1, mark.column + 1)
                 if event.anchor is not None:
                     self.anchors[event.anchor] = (value, 1)
             elif cls is map_start or cls is seq_start:
@@ -293,34 +316,42 @@ class _Builder:
                     container = YList()
                     container._items = []
                 container._path = path
-                container._pos = (mark.line + 1, mark.column + 1)
-                stack.append([container, 1, None, None, event.anchor, cls is map_start])
+                container._mark = mark
+                if parent is not None and parent[5] and parent[2] is None:
+                    self._problem("YAML001", mark, "a mapping key must be a plain string", "a plain key")
+                    parent[2] = _BAD_KEY
+                parent = [container, 1, None, None, event.anchor, cls is map_start]
+                stack.append(parent)
                 continue
             elif cls is map_end or cls is seq_end:
                 container, size, _key, _pos, anchor, _is_map = stack.pop()
+                parent = stack[-1] if stack else None
                 value = container
-                pos = container._pos
-                cls = None
+                mark = container._mark
                 if anchor is not None:
                     self.anchors[anchor] = (value, size)
             elif cls is alias_event:
+                mark = event.start_mark
                 anchored = self.anchors.get(event.anchor)
                 if anchored is None:
-                    self._problem("YAML001", event.start_mark, f"alias '*{event.anchor}' has no anchor",
-                                  "a defined anchor")
+                    self._problem("YAML001", mark, f"alias '*{event.anchor}' has no anchor", "a defined anchor")
                     value, size = None, 1
                 else:
                     value, size = anchored
                     self.expanded += size
                     if self.expanded > MAX_ALIAS_EXPANSIONS:
                         raise YamlReadError([YamlProblem(
-                            "YAML004", _src(path, event.start_mark),
+                            "YAML004", _src(path, mark),
                             f"aliases expand to more than {MAX_ALIAS_EXPANSIONS:,} nodes (a 'billion laughs' pattern?)",
                             f"at most {MAX_ALIAS_EXPANSIONS:,} alias expansions",
                         )])
-                mark = event.start_mark
-                pos = (mark.line + 1, mark.column + 1)
-                cls = None
+                if parent is not None and parent[5] and parent[2] is None:
+                    if isinstance(value, str):
+                        parent[2], parent[3] = value, mark
+                    else:
+                        self._problem("YAML001", mark, "a mapping key must be a plain string", "a plain key")
+                        parent[2] = _BAD_KEY
+                    continue
             elif cls is yaml.DocumentStartEvent:
                 self.documents += 1
                 if self.documents > 1:
@@ -330,44 +361,22 @@ class _Builder:
                 continue
             else:  # stream start/end, document end
                 continue
-            if not stack:
+            if parent is None:
                 result, have_result = value, True
                 continue
-            parent = stack[-1]
             parent[1] += size
             holder = parent[0]
             if not parent[5]:
                 holder.append(value)
-                holder._items.append(pos)
+                holder._items.append(mark)
                 continue
             key = parent[2]
-            if key is None:  # this value is a key
-                if cls is not scalar_event:
-                    self.problems.append(YamlProblem("YAML001", Source(path=path, line=pos[0], column=pos[1]),
-                                                     "a mapping key must be a plain string", "a plain key"))
-                    parent[2] = _BAD_KEY
-                    continue
-                key = event.value
-                if key == "<<" and event.implicit[0]:
-                    self._problem("YAML003", mark, "merge keys ('<<') are not allowed", "explicit keys")
-                    parent[2] = _BAD_KEY
-                    continue
-                if key in holder:
-                    first = holder._keys[key]
-                    self.problems.append(YamlProblem(
-                        "YAML002", Source(path=path, line=pos[0], column=pos[1]),
-                        f"key '{key}' is already defined at line {first[0]}", "each key once per mapping"))
-                    parent[2] = _BAD_KEY
-                else:
-                    parent[2] = key
-                    parent[3] = pos
-                continue
             parent[2] = None
             if key is _BAD_KEY:
                 continue
             holder[key] = value
             holder._keys[key] = parent[3]
-            holder._values[key] = pos
+            holder._values[key] = mark
         if not have_result:
             raise YamlReadError([YamlProblem("YAML007", Source(path=path, line=1, column=1),
                                              "the file is empty", "a 'document:' header and an 'items:' list")])
