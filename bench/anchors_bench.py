@@ -255,7 +255,7 @@ def markdown(report: dict[str, Any]) -> str:
             lines.append(f"| {entry['tool']} | {entry['items']} | - | failed: {entry.get('failure', '').splitlines()[0]} "
                          "| | | | | | |")
             continue
-        lines.append(f"| {entry['tool']} (`{entry['command']}`) | {entry['items']} | {entry['runs']} "
+        lines.append(f"| {entry['tool']} | {entry['items']} | {entry['runs']} "
                      f"| {entry['median_s']:.2f} ({entry['min_s']:.2f}-{entry['max_s']:.2f}) | {entry['cpu_median_s']:.2f} "
                      f"| {entry['peak_rss_mb']:.0f} | {entry.get('x_valgen_wall', '-')} | {entry.get('x_valgen_cpu', '-')} "
                      f"| {entry.get('x_valgen_rss', '-')} | {entry['warnings'] if entry['tool'] != 'valgen check' else '-'} |")
@@ -281,7 +281,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", action="store_true", help="print <out>/anchors.json as a Markdown table; run nothing")
     args = parser.parse_args(argv)
     if args.markdown:
-        print(markdown(json.loads((args.out / "anchors.json").read_text())))
+        results = args.out / "anchors.json"
+        if not results.is_file():
+            print(f"anchors_bench: could not run: no results at {results}; run the benchmark first", file=sys.stderr)
+            return 2
+        print(markdown(json.loads(results.read_text())))
         return 0
     tools = [name.strip() for name in args.tools.split(",") if name.strip()]
     unknown = sorted(set(tools) - set(ALL_TOOLS))
