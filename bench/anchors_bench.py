@@ -280,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=BENCH / "out")
     parser.add_argument("--markdown", action="store_true", help="print <out>/anchors.json as a Markdown table; run nothing")
     args = parser.parse_args(argv)
+    args.out = args.out.resolve()  # the tools run in their own folders, so every path handed to them is absolute
     if args.markdown:
         results = args.out / "anchors.json"
         if not results.is_file():
