@@ -276,17 +276,22 @@ class RecordsClient:
         self._check_name(name)
         s3 = self._s3()
         prefix = f".quilt/named_packages/{name}/"
-        found: list[tuple[int, datetime, str, str | None]] = []
+        found: list[tuple[int, datetime, int, str, str | None]] = []
         paginator = s3.get_paginator("list_object_versions")
+        listed = 0
         for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
             for version in page.get("Versions", []):
+                listed += 1
                 stamp = version["Key"][len(prefix):]
                 if not stamp.isdigit():  # 'latest' is a copy of the newest pointer
                     continue
-                found.append((int(stamp), version["LastModified"], version["Key"], version.get("VersionId")))
-        found.sort(key=lambda item: (item[0], item[1]))
+                # Two registrations in the same second share a pointer key (quilt3 names it by the second) and
+                # may share LastModified; S3 lists a key's versions newest first, so the listing order breaks
+                # the tie.
+                found.append((int(stamp), version["LastModified"], -listed, version["Key"], version.get("VersionId")))
+        found.sort(key=lambda item: (item[0], item[1], item[2]))
         result: list[Revision] = []
-        for number, (_stamp, modified, key, version_id) in enumerate(found, start=1):
+        for number, (_stamp, modified, _order, key, version_id) in enumerate(found, start=1):
             args: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
             if version_id and version_id != "null":
                 args["VersionId"] = version_id

@@ -27,6 +27,7 @@ import os
 import sys
 import tempfile
 import threading
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,10 @@ _binding: tuple[Any, str | None, Any, str] | None = None  # (key, endpoint, sess
 _users = 0
 _imported: Any = None
 _saved_stdout: Any = None
+# One S3 client per persona session, reused by every quilt3 operation bound to it. quilt3 asks for new
+# sessions and clients several times per push; building them (service models, credential chain) was about
+# half the time of a registration. Keyed weakly by the session, so a renewed session gets a new client.
+_clients: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 
 
 class _Sink(io.TextIOBase):
@@ -86,6 +91,9 @@ def quilt3_module() -> Any:
         _repoint(quilt3, home)
     quilt3.util.IS_CACHE_ENABLED = False  # read at call time by quilt3.packages
     quilt3.hooks.set_build_s3_client_hook(_build_client)
+    # quilt3 would otherwise build a fresh boto3.Session() (the environment's credential chain) before every
+    # client it makes; the bound persona's session is the one the hook uses anyway.
+    quilt3.data_transfer.S3ClientProvider.get_boto_session = _bound_session
     _imported = quilt3
     return quilt3
 
@@ -107,8 +115,17 @@ def _repoint(quilt3: Any, home: Path) -> None:
     api.CONFIG_PATH = base / "config.yml"
 
 
+def _bound_session(_provider: Any = None) -> Any:
+    """The session of the persona quilt3 is bound to (replaces S3ClientProvider.get_boto_session)."""
+    with _cond:
+        binding = _binding
+    if binding is None:
+        raise RuntimeError("valgen: quilt3 was used outside generator.records.quiltenv.quilt_as()")
+    return binding[2]
+
+
 def _build_client(build_client_base: Any, session: Any, client_kwargs: dict[str, Any], **kwargs: Any) -> Any:
-    """quilt3's client hook: build from the bound persona's session and endpoint, always signed."""
+    """quilt3's client hook: the bound persona's client for the target's endpoint, always signed, built once."""
     from botocore.config import Config
 
     with _cond:
@@ -116,6 +133,10 @@ def _build_client(build_client_base: Any, session: Any, client_kwargs: dict[str,
     if binding is None:
         raise RuntimeError("valgen: quilt3 was used outside generator.records.quiltenv.quilt_as()")
     _key, endpoint, persona_session, kind = binding
+    with _cond:
+        cached = _clients.get(persona_session)
+    if cached is not None:
+        return cached
     old = client_kwargs.get("config")
     pool = getattr(old, "max_pool_connections", None) or 10
     config = Config(max_pool_connections=pool, retries={"max_attempts": 3, "mode": "standard"},
@@ -127,6 +148,8 @@ def _build_client(build_client_base: Any, session: Any, client_kwargs: dict[str,
     client = build_client_base(persona_session, made, **kwargs)
     if kind == "moto":
         _composite_checksum_shim(client)
+    with _cond:
+        _clients[persona_session] = client
     return client
 
 
