@@ -3,7 +3,7 @@
 #   make test   lint, types and the test suite
 VENV ?= .venv
 PY := $(VENV)/bin/python
-SYSTEM_PACKAGES := libharfbuzz-subset0 fonts-freefont-ttf poppler-utils
+SYSTEM_PACKAGES := libharfbuzz-subset0 fonts-freefont-ttf poppler-utils chromium
 .PHONY: demo test lint system venv lock clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
