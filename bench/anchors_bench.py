@@ -10,8 +10,8 @@ Doorstop tree, a StrictDoc project and a sphinx-needs project (bench/anchors/con
 same items, texts and links), then times each tool as a fresh process: wall time
 around the process, peak RSS from the kernel's rusage (os.wait4; for a tool that
 forks workers this is the largest single process, not the sum), and CPU seconds
-(user + system of the process and its workers, which other load on the machine
-barely moves). valgen and Doorstop get one untimed warm-up run (file cache,
+(user + system of the process and its workers, which depends far less on other load
+than wall time). valgen and Doorstop get one untimed warm-up run (file cache,
 bytecode; for Doorstop it also stamps links and reviews items, so the timed runs
 validate a settled tree). Every StrictDoc and Sphinx run starts without that
 tool's caches and outputs (StrictDoc's pickle/template cache and HTML, Sphinx's
