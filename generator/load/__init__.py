@@ -10,6 +10,7 @@ need clean content: it raises `ContentError` on the first file that has errors.
 from __future__ import annotations
 
 import difflib
+import gc
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -74,12 +75,21 @@ def load_content(root: Path) -> LoadResult:
     files = content_files(root)
     documents: list[m.Document] = []
     findings: list[Finding] = []
-    for path in files:
-        document, problems = load_file(path)
-        findings.extend(problems)
-        if document is not None:
-            documents.append(document)
-    return LoadResult(m.Model.of(documents), tuple(findings), tuple(files))
+    # Loading creates hundreds of thousands of small acyclic objects; the cyclic garbage collector would
+    # rescan them again and again as they accumulate (a third of the load time on a 3,000-item corpus).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for path in files:
+            document, problems = load_file(path)
+            findings.extend(problems)
+            if document is not None:
+                documents.append(document)
+        model = m.Model.of(documents)
+    finally:
+        if collecting:
+            gc.enable()
+    return LoadResult(model, tuple(findings), tuple(files))
 
 
 def load_model(root: Path) -> m.Model:
