@@ -8,11 +8,11 @@ every regular file it finds, in a stable order.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from generator.digest import sha256_file
 from generator.errors import ValgenError
 from generator.model.run import Run, run_from_dict
 
@@ -38,15 +38,6 @@ class RunBundle:
 
     def file(self, relpath: str) -> RunFile | None:
         return next((f for f in self.files if f.path == relpath), None)
-
-
-def sha256_file(path: Path) -> str:
-    """SHA-256 of a file, streamed (constant memory)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def load_run_dir(directory: Path) -> RunBundle:

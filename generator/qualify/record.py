@@ -21,6 +21,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from generator.digest import sha256_file
 from generator.errors import ValgenError
 
 __all__ = ["SUMS_NAME", "RunDirectory", "sha256_file", "verify_sums"]
@@ -28,14 +29,6 @@ __all__ = ["SUMS_NAME", "RunDirectory", "sha256_file", "verify_sums"]
 SUMS_NAME = "SHA256SUMS"
 RUN_JSON = "run.json"
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _fsync_dir(path: Path) -> None:
