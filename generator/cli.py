@@ -126,8 +126,12 @@ def _cmd_esign(args: argparse.Namespace) -> int:
                                               package=args.package, signer=args.signer, keys=args.keys,
                                               state=args.state, **opt))
         return EXIT_OK
-    run = commands.run_sign if args.command == "sign" else commands.run_approve
-    sys.stdout.write(run(Path(args.file), args.signer, args.meaning, keys=args.keys, state=args.state, **opt))
+    if args.command == "sign":
+        sys.stdout.write(commands.run_sign(Path(args.file), args.signer, args.meaning, keys=args.keys,
+                                           state=args.state, target=args.target, root=Path(args.path), **opt))
+        return EXIT_OK
+    sys.stdout.write(commands.run_approve(Path(args.file), args.signer, args.meaning, keys=args.keys,
+                                          state=args.state, **opt))
     return EXIT_OK
 
 
@@ -380,6 +384,10 @@ def _build_parser() -> argparse.ArgumentParser:
         p.add_argument("--state", type=Path, help="lockout state folder (default: $VALGEN_STATE_DIR or KEYS/state)")
         p.add_argument("--signatories", type=Path, help="signatories file (default: requirements/signatories.yaml)")
         p.add_argument("--revocations", type=Path, help="revocation list (default: revocations.yaml beside it)")
+        if name == "sign":
+            p.add_argument("--target", help="also store the signature event, Object-Locked, under signatures/ in "
+                                            "this target's compliance bucket (moto: a running valgen deploy)")
+            p.add_argument("--path", default=".", help="repository root (default: .)")
         p.set_defaults(handler=_cmd_esign)
     p = sub.add_parser("verify", help="verify a signed binder offline (or a published one from S3): signatures, "
                                       "changes, trust, manifest, order")

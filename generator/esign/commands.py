@@ -77,17 +77,23 @@ def run_demo_keys(directory: Path, *, fresh: bool = False) -> str:
 
 
 def run_sign(binder: Path, signer: str, meaning: str, *, signatories: Path | None, revocations: Path | None,
-             keys: Path | None, state: Path | None) -> str:
+             keys: Path | None, state: Path | None, target: str | None = None, root: Path | None = None) -> str:
     from generator.esign.sign import sign_binder
 
     people = _signatories(signatories, revocations)
     key_dir = _keys_dir(keys)
+    client = _records_client(target, root or Path.cwd()) if target else None  # reachable before signing
     result = sign_binder(binder, people, signer, meaning, key_file=key_dir / f"{signer}.p12",
                          source=passphrase_source(signer), lockout=_lockout(key_dir, state))
     ev = result.event
-    return (f"signed {binder} field {result.field}: {ev['name']} ({ev['signer']}), meaning {ev['meaning']}, "
+    text = (f"signed {binder} field {result.field}: {ev['name']} ({ev['signer']}), meaning {ev['meaning']}, "
             f"{ev['time'].replace('T', ' ').replace('Z', ' UTC')}\n"
             f"  revision signed: {ev['revision_signed_sha256']}\n  event: {result.event_path}\n")
+    if client is not None:
+        stored = client.write_binder_event(ev)
+        text += (f"  event stored: s3://{client.bucket}/{stored.key} (lock {stored.lock_mode or 'none'} until "
+                 f"{stored.retain_until or '-'})\n")
+    return text
 
 
 def run_verify(binder: Path, *, trust: Path | None, signatories: Path | None,

@@ -448,6 +448,28 @@ class RecordsClient:
                                  Metadata={"writer-arn": writer}, ChecksumAlgorithm="SHA256")
         return self._read_signature(key, response.get("VersionId"))
 
+    def write_binder_event(self, event: Mapping[str, Any], *, persona: str = "signer") -> SignatureEvent:
+        """Store the event of a signature on a binder PDF, as the signer, Object-Locked by the bucket default.
+
+        A binder is not a registered record when it is signed (it is published afterwards), so its event is
+        keyed by the SHA-256 of the exact PDF revision signed:
+        signatures/binders/<binder file>/<sha256 of the revision signed>/<field>.json.
+        """
+        missing = [k for k in ("binder", "field", "signer", "meaning", "time", "revision_signed_sha256")
+                   if not event.get(k)]
+        if missing:
+            raise ValgenError(f"the binder signature event lacks {', '.join(missing)}",
+                              fix="store the event `valgen sign` wrote beside the binder")
+        digest = str(event["revision_signed_sha256"]).removeprefix("sha256:")
+        key = f"{SIGNATURES_PREFIX}binders/{event['binder']}/{digest}/{event['field']}.json"
+        self.target.check_write(key)
+        writer = self.target.client("sts", persona).get_caller_identity()["Arn"]
+        body = json.dumps(dict(event), sort_keys=True, indent=2).encode()
+        response = self._s3(persona).put_object(Bucket=self.bucket, Key=key, Body=body,
+                                                ContentType="application/json", Metadata={"writer-arn": writer},
+                                                ChecksumAlgorithm="SHA256")
+        return self._read_signature(key, response.get("VersionId"))
+
     def _read_signature(self, key: str, version_id: str | None) -> SignatureEvent:
         s3 = self._s3()
         args: dict[str, Any] = {"Bucket": self.bucket, "Key": key}

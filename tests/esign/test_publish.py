@@ -152,3 +152,29 @@ def test_document_title_is_read_from_an_indirect_info_dictionary(tmp_path: Path)
     buffer = io.BytesIO()
     pdf.save(buffer)
     assert _document_info(buffer.getvalue())[2] == "VG-BINDER Validation Binder"
+
+
+def test_binder_signature_events_are_stored_object_locked_in_the_compliance_bucket(
+        client: RecordsClient, signed_binder: Path) -> None:
+    """`valgen sign --target T`: each event goes under signatures/binders/, keyed by the revision signed."""
+    import json
+
+    from generator.esign.verify import read_events
+
+    events = read_events(signed_binder)
+    assert len(events) == 3
+    for field, event in events.items():
+        stored = client.write_binder_event(event)
+        digest = str(event["revision_signed_sha256"]).removeprefix("sha256:")
+        assert stored.key == f"signatures/binders/{event['binder']}/{digest}/{field}.json"
+        assert stored.lock_mode == "COMPLIANCE" and stored.retain_until
+        assert stored.body == json.loads(json.dumps(event))
+        assert stored.writer_arn and "signer" in stored.writer_arn
+
+
+def test_an_incomplete_binder_event_is_refused(client: RecordsClient) -> None:
+    from generator.errors import ValgenError
+
+    with pytest.raises(ValgenError, match="lacks revision_signed_sha256"):
+        client.write_binder_event({"binder": "b.pdf", "field": "sig-1-authored", "signer": "demo-author",
+                                   "meaning": "authored", "time": "2026-11-28T06:00:00Z"})
