@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from generator.errors import ContentError, ValgenError
 from generator.esign.identity import Lockout, PassphraseSource, PrivateKey, SigningRefused, unlock_credential
 from generator.esign.sign import _refuse_signer
-from generator.esign.signatories import MEANINGS, Signatories, format_time, now_utc, parse_time
+from generator.esign.signatories import MEANINGS, Signatories, Signer, format_time, now_utc, parse_time
 from generator.model import Approval, Document, canonical_json, fingerprint
 
 __all__ = ["APPROVAL_FORMAT", "approval_statement", "approve_document", "document_approval_problems",
@@ -134,8 +134,9 @@ def _load_document(path: Path) -> Document:
     return document
 
 
-def _rules(document: Document, signatories: Signatories, signer_id: str, meaning: str, now: datetime) -> str:
-    """Refusal rules for approving the document's current version; returns its fingerprint."""
+def _rules(document: Document, signatories: Signatories, signer_id: str, meaning: str,
+           now: datetime) -> tuple[Signer, str]:
+    """Refusal rules for approving the document's current version; returns the signer and its fingerprint."""
     signer = _refuse_signer(signatories, signer_id, meaning, now)
     current = fingerprint(document)
     valid = [a for a in document.approvals if a.fingerprint == current and verify_approval(a, signatories) is None]
@@ -157,7 +158,7 @@ def _rules(document: Document, signatories: Signatories, signer_id: str, meaning
         raise SigningRefused(f"out of order: this version of {document.id} has no valid 'reviewed' approval yet; "
                              "it is reviewed before it is approved (authored -> reviewed -> approved)",
                              fix="have a reviewer run `valgen approve ... --meaning reviewed` first")
-    return current
+    return signer, current
 
 
 def _yaml_item(indent: int, fields: dict[str, str]) -> str:
@@ -218,10 +219,7 @@ def approve_document(path: Path, signatories: Signatories, signer_id: str, meani
 
     moment = (now or now_utc()).replace(microsecond=0)
     document = _load_document(path)
-    current = _rules(document, signatories, signer_id, meaning, moment)
-    person = signatories.signer(signer_id)
-    if person is None:  # pragma: no cover - _rules refused unknown signers already
-        raise SigningRefused(f"unknown signer '{signer_id}'")
+    person, current = _rules(document, signatories, signer_id, meaning, moment)
     credential = unlock_credential(person, key_file, source, lockout, moment)
     signer = credential.signer
     when = format_time(moment)

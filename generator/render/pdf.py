@@ -25,6 +25,7 @@ from typing import Any
 import jinja2
 
 from generator.binder.model import Binder, CaseOutcomeCount, ExecutedCase
+from generator.errors import ValgenError
 from generator.model import fingerprint
 from generator.render.chart import vsr_chart_svg
 from generator.render.stamp import HeadFoot, sample_html, stamp_pages
@@ -362,7 +363,9 @@ def _render_toc(
         if out.pages == toc_pages:
             return toc, out, [*offsets_front, front_pages, *offsets_body]
         toc_pages = out.pages
-    raise RuntimeError("table of contents did not settle")  # pragma: no cover - page count converges
+    # The TOC's own page count feeds the page numbers it lists; four layouts always settled in practice.
+    raise ValgenError(f"the table of contents did not settle after four layouts ({toc_pages} pages)",
+                      fix="report this as a bug with the binder's content")
 
 
 def _page_sections(all_parts: Sequence[tuple[Part, PartOutput]]) -> list[str]:
