@@ -107,6 +107,8 @@ def _parse_stages(value: str | None) -> tuple[str, ...]:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "case(id): bind this test to a protocol case such as OQ-007 (valgen)")
+    config.addinivalue_line("markers", "long_running: started first when the run is spread over xdist workers "
+                                       "(valgen), so the longest case does not begin last")
     root_opt = config.getoption("valgen_root")
     root = Path(root_opt).resolve() if root_opt else config.rootpath
     state = ValgenState(
@@ -246,6 +248,11 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
                              f"{case.source}: automated case {case.id} ({case.title}) has no implementation\n"
                              f"  fix: add a test marked @pytest.mark.case(\"{case.id}\") under qualification/, "
                              "or mark the case 'manual: true' in the protocol if a person executes it"))
+    if _is_worker(config):
+        # Distributed run: long cases first (every worker sorts alike, so the collections stay identical).
+        # With `--dist worksteal` the worker that takes one keeps it and the others take the rest of its
+        # share; serial runs keep the protocol order.
+        items.sort(key=lambda item: item.get_closest_marker("long_running") is None)
     for nodeid, message in problems:
         _collection_error(config, nodeid, "valgen: " + message)
     if problems:

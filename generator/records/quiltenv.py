@@ -17,6 +17,14 @@ XDG_CACHE_HOME pointing into a valgen state folder (``$VALGEN_QUILT_HOME``, else
 constants if quilt3 had been imported before us, switch its cache off, and turn
 off its usage telemetry (QUILT_DISABLE_USAGE_METRICS), which would otherwise
 call out to the internet.
+
+Workflow configuration: quilt3 reads ``.quilt/workflows/config.yml`` and each
+JSON schema from S3 and compiles the validators on every push (6 requests and
+about 100 ms of CPU). `_workflow_config` replaces that with one
+ListObjectVersions of the config's folder: the latest version ID of the config
+and of every schema is the cache key, so any new version of any of them (or a
+deleted one) is loaded afresh, exactly as quilt3 would; the manifest still names
+the config and schema versions used (quilt3 writes them from the loaded keys).
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ import tempfile
 import threading
 import weakref
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +54,11 @@ _saved_stdout: Any = None
 # sessions and clients several times per push; building them (service models, credential chain) was about
 # half the time of a registration. Keyed weakly by the session, so a renewed session gets a new client.
 _clients: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+_original_get_workflow_config: Any = None
+_workflow_lock = threading.Lock()
+# Workflow configs by (endpoint, bucket, latest version of every object in the config's folder); few entries.
+_workflow_cache: dict[tuple[Any, ...], _WorkflowEntry] = {}
+_WORKFLOW_CACHE_SIZE = 8
 
 
 class _Sink(io.TextIOBase):
@@ -94,6 +108,14 @@ def quilt3_module() -> Any:
     # quilt3 would otherwise build a fresh boto3.Session() (the environment's credential chain) before every
     # client it makes; the bound persona's session is the one the hook uses anyway.
     quilt3.data_transfer.S3ClientProvider.get_boto_session = _bound_session
+    global _original_get_workflow_config
+    import quilt3.backends.base
+    import quilt3.workflows
+
+    registry_class = quilt3.backends.base.PackageRegistry
+    if _original_get_workflow_config is None:
+        _original_get_workflow_config = registry_class.get_workflow_config
+    registry_class.get_workflow_config = _workflow_config
     _imported = quilt3
     return quilt3
 
@@ -122,6 +144,83 @@ def _bound_session(_provider: Any = None) -> Any:
     if binding is None:
         raise RuntimeError("valgen: quilt3 was used outside generator.records.quiltenv.quilt_as()")
     return binding[2]
+
+
+@dataclass(slots=True)
+class _WorkflowEntry:
+    """A workflow config as quilt3 loaded it, and the validators compiled from its schemas (by schema URL)."""
+
+    config: dict[str, Any]
+    physical_key: Any  # quilt3 PhysicalKey of config.yml with its version ID
+    latest: dict[str, str]  # key -> latest version ID, from the listing the entry was made under
+    validators: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # str(schema pk) -> (validator, pk)
+
+
+def _workflow_config(registry: Any) -> Any:
+    """Replaces PackageRegistry.get_workflow_config: quilt3's own loader, its result cached by version.
+
+    One ListObjectVersions of the config's folder gives the latest version ID of config.yml and of every
+    schema beside it. A hit needs the same versions as when the entry was loaded; anything the listing
+    cannot pin (an unversioned bucket, a schema outside the folder, a listing the persona may not make)
+    goes to quilt3's loader unchanged. Each push gets a fresh WorkflowConfig, so what quilt3 records in the
+    manifest (the config and the schemas this workflow used, with their version IDs) is what it would be
+    without the cache.
+    """
+    quilt3 = _imported
+    pk = registry.workflow_conf_pk
+    if quilt3 is None or pk.is_local() or pk.version_id is not None:
+        return _original_get_workflow_config(registry)
+    folder = pk.path.rpartition("/")[0] + "/"
+    try:
+        s3 = quilt3.data_transfer.S3ClientProvider().standard_client
+        listing = s3.list_object_versions(Bucket=pk.bucket, Prefix=folder)
+    except Exception:  # no listing (permissions, network): quilt3's loader reports its own errors
+        return _original_get_workflow_config(registry)
+    latest = {str(v["Key"]): str(v.get("VersionId")) for v in listing.get("Versions", []) if v.get("IsLatest")}
+    if listing.get("IsTruncated") or latest.get(pk.path) in (None, "null"):
+        return _original_get_workflow_config(registry)
+    with _cond:
+        binding = _binding
+    endpoint = binding[1] if binding is not None else None
+    fingerprint = (endpoint, pk.bucket, tuple(sorted(latest.items())))
+    with _workflow_lock:
+        entry = _workflow_cache.get(fingerprint)
+    if entry is None:
+        loaded = _original_get_workflow_config(registry)
+        if loaded is None or loaded.physical_key.version_id != latest[pk.path]:
+            return loaded  # no config, or it changed since the listing: not cached
+        entry = _WorkflowEntry(loaded.config, loaded.physical_key, latest)
+        with _workflow_lock:
+            while len(_workflow_cache) >= _WORKFLOW_CACHE_SIZE:
+                _workflow_cache.pop(next(iter(_workflow_cache)))
+            _workflow_cache[fingerprint] = entry
+    config = quilt3.workflows.WorkflowConfig(entry.config, entry.physical_key)
+    config.make_validator_from_schema = lambda schema_id: _validator(quilt3, config, entry, schema_id)
+    return config
+
+
+def _validator(quilt3: Any, config: Any, entry: _WorkflowEntry, schema_id: str) -> Any:
+    """WorkflowConfig.make_validator_from_schema with the compiled validator shared between pushes when the
+    schema's version is the one the entry was listed with."""
+    if schema_id in config.loaded_schemas_by_id:
+        return config.loaded_schemas_by_id[schema_id][0]
+    schema_pk = config.get_pk_for_schema_id(schema_id)
+    url = str(schema_pk)
+    with _workflow_lock:
+        shared = entry.validators.get(url)
+    if shared is None:
+        validator = quilt3.workflows.WorkflowConfig.make_validator_from_schema(config, schema_id)
+        stored = config.loaded_schemas_by_id[schema_id][1]
+        # Shared only if pinned: an explicit version in the URL, or the version listed for the entry.
+        pinned = (not schema_pk.is_local() and schema_pk.bucket == entry.physical_key.bucket
+                  and stored.version_id not in (None, "null")
+                  and (schema_pk.version_id is not None or entry.latest.get(schema_pk.path) == stored.version_id))
+        if pinned:
+            with _workflow_lock:
+                entry.validators[url] = (validator, stored)
+        return validator
+    config.loaded_schemas_by_id[schema_id] = config.loaded_schemas[url] = shared
+    return shared[0]
 
 
 def _build_client(build_client_base: Any, session: Any, client_kwargs: dict[str, Any], **kwargs: Any) -> Any:

@@ -7,9 +7,30 @@ server is never left running.
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 from typing import Any
+
+
+class _Listed:
+    """A stored object version as moto's ListObjectVersions sees it: reads go to the version, `is_latest` is
+    the view's own, and isinstance() sees the version's class (moto tells keys from delete markers by it)."""
+
+    __slots__ = ("_item", "is_latest")
+
+    def __init__(self, item: Any) -> None:
+        self._item = item
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        return type(self._item)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._item, name)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Listed:
+        return _Listed(self._item)
 
 
 def _list_versions_of_the_prefix_only() -> None:
@@ -20,6 +41,12 @@ def _list_versions_of_the_prefix_only() -> None:
     the whole bucket (the PQ load scenario turned quadratic). Keys outside the prefix are discarded by
     moto anyway; filtering them before the copy changes no answer. Only applied without a KeyMarker,
     where moto's marker handling walks names outside the prefix too. Thread-local: the server is threaded.
+
+    The versions under the prefix are handed to moto as `_Listed` views rather than the stored keys: moto
+    deep-copies what it lists only to mark `is_latest` on the copies, and a key's deep copy copies its
+    bytes into a new temporary file (about a millisecond per version listed). A view's copy is a new view
+    of the same stored version, so moto marks `is_latest` on the view and the stored version is untouched,
+    as with moto's copy.
     """
     import threading
 
@@ -41,12 +68,74 @@ def _list_versions_of_the_prefix_only() -> None:
 
     def iterlists(self: Any) -> Any:
         wanted = getattr(local, "prefix", None)
-        for key, versions in original_iterlists(self):
-            if wanted is None or key.startswith(wanted):
-                yield key, versions
+        if wanted is None:
+            yield from original_iterlists(self)
+            return
+        # list() of the key view is one C call (no other thread can change the dict during it), as moto's own
+        # snapshot; only the keys under the prefix are then looked up.
+        for key in [k for k in list(dict.keys(self)) if k.startswith(wanted)]:
+            versions = self.getlist(key)
+            if versions is not None:
+                yield key, [_Listed(v) for v in versions]
 
     S3Backend.list_object_versions = list_object_versions  # type: ignore[method-assign]
     _VersionedKeyStore.iterlists = iterlists
+
+
+def _remember_backend_per_host() -> None:
+    """Performance only: remember which moto backend serves a host name.
+
+    moto 5.2.5 resolves the backend of every request by listing its own package folder (``os.listdir`` and
+    ``isdir`` of some 200 entries, in ``list_of_moto_modules``) and then trying each service's URL regexes,
+    under a lock: about a tenth of the server's CPU time under load. The answer depends only on the host
+    name and on tables fixed at start-up, so it is kept per host; a host with no backend is not kept
+    (moto's own handling, with its message, runs each time).
+    """
+    import threading
+
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    original = DomainDispatcherApplication.get_backend_for_host
+    known: dict[tuple[int, str | None], Any] = {}
+    lock = threading.Lock()
+
+    def get_backend_for_host(self: Any, host: str | None) -> Any:
+        key = (id(self), host)
+        with lock:
+            if key in known:
+                return known[key]
+        backend = original(self, host)
+        if backend is not None:
+            with lock:
+                known[key] = backend
+        return backend
+
+    DomainDispatcherApplication.get_backend_for_host = get_backend_for_host  # type: ignore[method-assign]
+
+
+def _parse_moto_timestamps_directly() -> None:
+    """Performance only: read moto's own timestamp strings without dateutil.
+
+    moto keeps times as strings such as ``2026-11-28T06:34:40.000Z`` and, to write each one into a
+    response, parses it back with botocore's general parser (dateutil: about 0.4 ms per timestamp, a fifth
+    of a ListObjectVersions). Strings of exactly that shape are read with datetime.fromisoformat into the
+    same value (UTC, dateutil's tzutc as botocore returns); anything else goes to botocore's parser.
+    """
+    import datetime
+    import importlib
+    import re
+
+    serialize: Any = importlib.import_module("moto.core.serialize")
+    utc = importlib.import_module("dateutil.tz").tzutc()
+    original = serialize.parse_to_aware_datetime
+    shape = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z")
+
+    def parse_to_aware_datetime(value: Any) -> Any:
+        if isinstance(value, str) and shape.fullmatch(value):
+            return datetime.datetime.fromisoformat(value[:-1]).replace(tzinfo=utc)
+        return original(value)
+
+    serialize.parse_to_aware_datetime = parse_to_aware_datetime
 
 
 def main() -> int:
@@ -55,6 +144,10 @@ def main() -> int:
     from moto.server import ThreadedMotoServer
 
     _list_versions_of_the_prefix_only()
+    _remember_backend_per_host()
+    _parse_moto_timestamps_directly()
+    # Errors are still logged; the line per request is not (nobody reads it, and it cost ~4 % of the CPU).
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     # Port 0: the kernel picks a free port at bind time (no race between choosing and binding).
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
