@@ -91,6 +91,10 @@ def _mime(name: str) -> str:
     return MIME.get(Path(name).suffix.lower(), "application/octet-stream")
 
 
+def _void(_result: object) -> None:
+    return None
+
+
 def build_inputs(root: Path, runs: Sequence[RunBundle], content: Sequence[Path]) -> list[tuple[str, Path, str]]:
     """(attachment name, file, relationship) for every input: content files and every run file."""
     found: list[tuple[str, Path, str]] = []
@@ -166,13 +170,16 @@ def build(
 
     out_dir.mkdir(parents=True, exist_ok=True)
     t1 = time.perf_counter()
-    pdf = render_pdf(binder, out_dir / "binder.pdf", attachments, jobs=jobs, progress=notify)
+    csv_path = out_dir / "traceability-matrix.csv"
+    xlsx_path = out_dir / "traceability-matrix.xlsx"
+    # the matrix tables are written by the layout workers beside the PDF parts (files are their only effect)
+    pdf = render_pdf(binder, out_dir / "binder.pdf", attachments, jobs=jobs, progress=notify,
+                     side_jobs=(lambda: _void(write_matrix_csv(binder, csv_path)),
+                                lambda: _void(write_matrix_xlsx(binder, xlsx_path))))
     timings["pdf"] = time.perf_counter() - t1
-
-    t2 = time.perf_counter()
-    csv_path = write_matrix_csv(binder, out_dir / "traceability-matrix.csv")
-    xlsx_path = write_matrix_xlsx(binder, out_dir / "traceability-matrix.xlsx")
-    timings["tables"] = time.perf_counter() - t2
+    for table in (csv_path, xlsx_path):
+        if not table.is_file():
+            raise ValgenError(f"the matrix table {table} was not written", fix="report this as a bug")
     notify("tables", 1, 1)
 
     html_dir: Path | None = None

@@ -34,6 +34,7 @@ __all__ = ["AttachmentSpec", "Part", "PdfResult", "binder_parts", "render_pdf", 
 
 TEMPLATES = Path(__file__).parent / "templates"
 SYMBOL = {"passed": "✓", "failed": "✗", "error": "!", "not run": "○"}
+GROUP_ORDER = ("failed", "error", "not run", "passed")
 PX_TO_PT = 0.75  # WeasyPrint lays out in CSS px (1/96 in); PDF user space is points (1/72 in)
 # Weight of content per part: about 8-12 pages, enough that the per-part cost and the blank
 # space at the end of each part stay small, small enough that every core stays busy.
@@ -64,6 +65,7 @@ class Part:
     first: bool
     items: tuple[Any, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+    weight: float = 10.0  # estimated layout cost, to start the costliest parts first
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -138,7 +140,7 @@ def binder_parts(binder: Binder) -> tuple[list[Part], list[Part]]:
         chunks = _chunks(items, weight) if weight else [tuple(items)]
         for i, chunk in enumerate(chunks):
             body.append(Part(key=key, kind=kind, title=title, number=str(number), first=i == 0, items=chunk,
-                             extra=extra or {}))
+                             extra=extra or {}, weight=sum(map(weight, chunk)) if weight else 10.0))
 
     section("vsr", "vsr", "Validation Summary Report")
     section("plan", "plan", "Validation Plan")
@@ -173,12 +175,16 @@ def matrix_by_urs(binder: Binder) -> list[dict[str, Any]]:
         key = r.urs if r.urs is not None else f"clause:{r.clause}"
         if key not in rows:
             counts: dict[str, int] = {}
-            for _cid, outcome in r.cases:
+            grouped: dict[str, list[str]] = {}
+            for cid, outcome in r.cases:
                 counts[outcome.value] = counts.get(outcome.value, 0) + 1
+                grouped.setdefault(outcome.value, []).append(cid)
             rows[key] = {
                 "clauses": [], "urs": r.urs, "urs_title": r.urs_title, "excluded": bool(r.clause_excluded),
                 "fs": r.fs, "ds": r.ds, "sops": r.sops, "risks": r.risks, "cases": r.cases, "result": r.result,
                 "summary": ", ".join(f"{n} {k}" for k, n in sorted(counts.items())),
+                # the cases grouped by latest result, problems first, so a failure stands out in the row
+                "groups": [{"outcome": k, "cases": grouped[k]} for k in GROUP_ORDER if k in grouped],
                 "deviations": r.deviations, "evidence": len(r.evidence),
                 "gaps": [g for g in r.gaps if "traces to no regulation clause" not in g or r.clause is None],
             }
@@ -279,9 +285,12 @@ def render_pdf(
     jobs: int | None = None,
     progress: ProgressFn | None = None,
     single_pass: bool = False,
+    side_jobs: Sequence[Callable[[], None]] = (),
 ) -> PdfResult:
     """Render the binder to `out_path` (PDF/A-3b). `single_pass` lays out everything in one
-    WeasyPrint document in this process (the benchmark's baseline), with the same assembly."""
+    WeasyPrint document in this process (the benchmark's baseline), with the same assembly.
+    `side_jobs` run in the worker pool beside the layout (their effects must be files: they run
+    in forked processes); they run in this process when `single_pass` is set."""
     env = template_env()
     front, body = binder_parts(binder)
     section_numbers = {p.key: p.number for p in body}
@@ -291,50 +300,100 @@ def render_pdf(
     }
     # the VSR and cover refer to other sections / pages by number
     body = [Part(key=p.key, kind=p.kind, title=p.title, number=p.number, first=p.first, items=p.items,
-                 extra={**p.extra, "section_numbers": section_numbers}) for p in body]
+                 extra={**p.extra, "section_numbers": section_numbers}, weight=p.weight) for p in body]
     sig_ids = tuple(s.field for s in binder.signatures)
     notify = progress or (lambda _stage, _done, _total: None)
 
     # The cover names the signature page; it is the third front page when control fits one page,
     # which the cover does not know yet: render front first, then fix the cover if needed.
     parts = [*front, *body]
-    htmls = [render_part_html(env, binder, p, common) if p.kind != "cover" else "" for p in parts]
     jobs = max(1, jobs or os.cpu_count() or 1)
     outputs: list[PartOutput | None] = [None] * len(parts)
 
     if single_pass:
+        for side_job in side_jobs:
+            side_job()
         return _single_pass(binder, env, common, parts, out_path, attachments, sig_ids)
 
-    # Fontconfig takes seconds to initialize; do it once here so forked workers inherit it.
-    render_part("<html><body><p>warm</p></body></html>")
+    # Fontconfig takes seconds to initialize and cffi parses each C type on first use: do both once
+    # here, on a sample using every font and construct of the templates, so forked workers inherit them.
+    render_part(_WARM_UP)
+    env.get_template("part.html.j2")  # compiled once, inherited
+    global _JOB
+    _JOB = _Job(env=env, binder=binder, parts=parts, common=common, sig_ids=sig_ids, side=tuple(side_jobs))
     ctx = get_context("fork")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-        futures: dict[Future[PartOutput], int] = {}
-        # largest first, so the slowest part does not start last
-        order = sorted(range(1, len(parts)), key=lambda i: -len(htmls[i]))
-        for i in order:
-            futures[pool.submit(render_part, htmls[i], sig_ids if parts[i].kind == "signatures" else ())] = i
-        total_steps = len(parts) + 2
-        done = 0
-        for future in _as_completed(futures):
-            outputs[futures[future]] = future.result()
-            done += 1
-            notify("layout", done, total_steps)
-        control_pages = outputs[1].pages if outputs[1] else 1
-        cover = Part(key="cover", kind="cover", title="Cover", number="", first=True,
-                     extra={"signature_page": 2 + control_pages})
-        outputs[0] = render_part(render_part_html(env, binder, cover, common))
-        parts[0] = cover
-        done += 1
-        notify("layout", done, total_steps)
-        ready = [(p, o) for p, o in zip(parts, outputs, strict=True) if o is not None]
-        toc_part, toc_out, _offsets = _render_toc(env, binder, common, ready)
-        all_parts = [*ready[:3], (toc_part, toc_out), *ready[3:]]
-        notify("layout", total_steps, total_steps)
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+            # Workers render their part's HTML themselves (the Jinja work runs on every core too), the
+            # costliest parts first so the slowest does not start last; side jobs fill the tail.
+            futures: dict[Future[Any], int] = {}
+            for i in sorted(range(1, len(parts)), key=lambda i: -parts[i].weight):
+                futures[pool.submit(_layout_job, i)] = i
+            side_futures = [pool.submit(_side_job, k) for k in range(len(side_jobs))]
+            total_steps = len(parts) + 2
+            done = 0
+            for future in _as_completed(futures):
+                outputs[futures[future]] = future.result()
+                done += 1
+                notify("layout", done, total_steps)
+            for side in side_futures:
+                side.result()
+    finally:
+        _JOB = None
+    control_pages = outputs[1].pages if outputs[1] else 1
+    cover = Part(key="cover", kind="cover", title="Cover", number="", first=True,
+                 extra={"signature_page": 2 + control_pages})
+    outputs[0] = render_part(render_part_html(env, binder, cover, common))
+    parts[0] = cover
+    done += 1
+    notify("layout", done, total_steps)
+    ready = [(p, o) for p, o in zip(parts, outputs, strict=True) if o is not None]
+    toc_part, toc_out, _offsets = _render_toc(env, binder, common, ready)
+    all_parts = [*ready[:3], (toc_part, toc_out), *ready[3:]]
+    notify("layout", total_steps, total_steps)
     return _assemble(binder, all_parts, out_path, attachments, notify)
 
 
-def _as_completed(futures: dict[Future[PartOutput], int]) -> Any:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Job:
+    """What the forked layout workers inherit instead of receiving it pickled with each task."""
+
+    env: jinja2.Environment
+    binder: Binder
+    parts: list[Part]
+    common: dict[str, Any]
+    sig_ids: tuple[str, ...]
+    side: tuple[Callable[[], None], ...]
+
+
+_JOB: _Job | None = None
+
+# One page with every font face and construct the templates use (bold, mono, a table with collapsed
+# borders, an outcome cell, a badge, the symbols that fall back to another font, a link).
+_WARM_UP = """<html><body><h1 id="w">Warm</h1><p><b>bold</b> <span class="mono">mono</span> ✓ ✗ ○ →
+<a class="id" href="#w">W-1</a> <span class="o o-passed">✓ PASSED</span></p><table class="dense"><thead><tr><th>#</th>
+<th>A</th></tr></thead><tbody><tr><td class="b">1</td><td class="oc oc-not-run">○ NOT RUN</td></tr></tbody></table>
+<div class="lines"><div class="line">0123abcd  runs/x.json</div></div></body></html>"""
+
+
+def _layout_job(index: int) -> PartOutput:
+    """Worker: render one part's HTML from the inherited job and lay it out."""
+    job = _JOB
+    if job is None:  # only reachable if a worker were not forked from render_pdf
+        raise ValgenError("layout worker started without a job", fix="report this as a bug")
+    part = job.parts[index]
+    html = render_part_html(job.env, job.binder, part, job.common)
+    return render_part(html, job.sig_ids if part.kind == "signatures" else ())
+
+
+def _side_job(index: int) -> None:
+    job = _JOB
+    if job is None:
+        raise ValgenError("side job started without a job", fix="report this as a bug")
+    job.side[index]()
+
+
+def _as_completed(futures: dict[Future[Any], int]) -> Any:
     from concurrent.futures import as_completed
 
     return as_completed(futures)
@@ -345,7 +404,9 @@ def _render_toc(
 ) -> tuple[Part, PartOutput, list[int]]:
     front, body = ready[:3], ready[3:]
     front_pages = sum(o.pages for _, o in front)
-    toc_pages = 1
+    # first guess from the number of entries (about 55 fit a page), so one layout usually settles it
+    count = sum(1 for _, o in [*front[1:], *body] for level, *_rest in o.bookmarks if level <= 2)
+    toc_pages = max(1, -(-count // 55))
     for _attempt in range(4):
         offsets_front: list[int] = []
         page = 0

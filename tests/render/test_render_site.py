@@ -124,4 +124,7 @@ def test_sphinx_build_with_the_root_conf_builds_only_the_generated_pages(corpus:
     assert not list(out.rglob("*.yaml.html")) and not (out / "requirements").exists()
     index = (out / "index.html").read_text(encoding="utf-8")
     assert "NOT RELEASED FOR USE" in index or "RELEASED FOR USE" in index
-    assert "runs/20260101T000000Z-bench/evidence/" in (out / "evidence.html").read_text(encoding="utf-8")
+    evidence = (out / "evidence.html").read_text(encoding="utf-8")
+    # the index names each run's attachment folder once, then the files within it
+    assert "runs/20260101T000000Z-bench/</span>" in evidence
+    assert re.search(r"[0-9a-f]{64}&#160;&#160;evidence/", evidence)
