@@ -304,8 +304,6 @@ def render_pdf(
     sig_ids = tuple(s.field for s in binder.signatures)
     notify = progress or (lambda _stage, _done, _total: None)
 
-    # The cover names the signature page; it is the third front page when control fits one page,
-    # which the cover does not know yet: render front first, then fix the cover if needed.
     parts = [*front, *body]
     jobs = max(1, jobs or os.cpu_count() or 1)
     outputs: list[PartOutput | None] = [None] * len(parts)
@@ -319,16 +317,24 @@ def render_pdf(
     # here, on a sample using every font and construct of the templates, so forked workers inherit them.
     render_part(_WARM_UP)
     env.get_template("part.html.j2")  # compiled once, inherited
+    # The cover names the signature page: the third page when the document control fits one page, as
+    # it does unless the content has very many documents; it is laid out again below if not.
+    parts[0] = Part(key="cover", kind="cover", title="Cover", number="", first=True, extra={"signature_page": 3})
+    # the header/footer texts are known before layout (the section labels in page order, TOC included)
+    labels = [_part_label(p) for p in parts[:3]] + ["Table of contents"] + [_part_label(p) for p in parts[3:]]
+    head_foot = _head_foot_texts(binder, labels)
     global _JOB
-    _JOB = _Job(env=env, binder=binder, parts=parts, common=common, sig_ids=sig_ids, side=tuple(side_jobs))
+    _JOB = _Job(env=env, binder=binder, parts=parts, common=common, sig_ids=sig_ids, side=tuple(side_jobs),
+                head_foot=head_foot)
     ctx = get_context("fork")
     try:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
             # Workers render their part's HTML themselves (the Jinja work runs on every core too), the
             # costliest parts first so the slowest does not start last; side jobs fill the tail.
             futures: dict[Future[Any], int] = {}
-            for i in sorted(range(1, len(parts)), key=lambda i: -parts[i].weight):
+            for i in sorted(range(len(parts)), key=lambda i: -parts[i].weight):
                 futures[pool.submit(_layout_job, i)] = i
+            sample_future = pool.submit(_sample_job)
             side_futures = [pool.submit(_side_job, k) for k in range(len(side_jobs))]
             total_steps = len(parts) + 2
             done = 0
@@ -338,20 +344,22 @@ def render_pdf(
                 notify("layout", done, total_steps)
             for side in side_futures:
                 side.result()
+            sample_future.result()
     finally:
         _JOB = None
     control_pages = outputs[1].pages if outputs[1] else 1
-    cover = Part(key="cover", kind="cover", title="Cover", number="", first=True,
-                 extra={"signature_page": 2 + control_pages})
-    outputs[0] = render_part(render_part_html(env, binder, cover, common))
-    parts[0] = cover
+    if control_pages != 1:
+        cover = Part(key="cover", kind="cover", title="Cover", number="", first=True,
+                     extra={"signature_page": 2 + control_pages})
+        outputs[0] = render_part(render_part_html(env, binder, cover, common))
+        parts[0] = cover
     done += 1
     notify("layout", done, total_steps)
     ready = [(p, o) for p, o in zip(parts, outputs, strict=True) if o is not None]
     toc_part, toc_out, _offsets = _render_toc(env, binder, common, ready)
     all_parts = [*ready[:3], (toc_part, toc_out), *ready[3:]]
     notify("layout", total_steps, total_steps)
-    return _assemble(binder, all_parts, out_path, attachments, notify)
+    return _assemble(binder, all_parts, out_path, attachments, notify, (head_foot, sample_future.result()))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -364,6 +372,7 @@ class _Job:
     common: dict[str, Any]
     sig_ids: tuple[str, ...]
     side: tuple[Callable[[], None], ...]
+    head_foot: HeadFoot
 
 
 _JOB: _Job | None = None
@@ -384,6 +393,13 @@ def _layout_job(index: int) -> PartOutput:
     part = job.parts[index]
     html = render_part_html(job.env, job.binder, part, job.common)
     return render_part(html, job.sig_ids if part.kind == "signatures" else ())
+
+
+def _sample_job() -> PartOutput:
+    job = _JOB
+    if job is None:
+        raise ValgenError("sample job started without a job", fix="report this as a bug")
+    return _sample(job.head_foot)
 
 
 def _side_job(index: int) -> None:
@@ -429,28 +445,43 @@ def _render_toc(
                       fix="report this as a bug with the binder's content")
 
 
+def _part_label(part: Part) -> str:
+    """The section label the running header shows on a part's pages."""
+    return f"{part.number}  {part.title}" if part.number else ("" if part.kind == "cover" else part.title)
+
+
 def _page_sections(all_parts: Sequence[tuple[Part, PartOutput]]) -> list[str]:
     sections: list[str] = []
     for part, out in all_parts:
-        label = f"{part.number}  {part.title}" if part.number else ("" if part.kind == "cover" else part.title)
-        sections.extend([label] * out.pages)
+        sections.extend([_part_label(part)] * out.pages)
     return sections
 
 
-def _head_foot(binder: Binder, all_parts: Sequence[tuple[Part, PartOutput]]) -> tuple[HeadFoot, list[str], PartOutput]:
-    """The header/footer texts, each page's section label, and the laid-out sample page of every text piece."""
-    sections = _page_sections(all_parts)
-    distinct = tuple(dict.fromkeys(label for label in sections if label))
+def _head_foot_texts(binder: Binder, labels: Sequence[str]) -> HeadFoot:
     demo = binder.vsr.demonstration
-    hf = HeadFoot(
+    return HeadFoot(
         head_left=f"{binder.doc_id} · {binder.title}", head_left_bold=binder.doc_id,
         foot_left=f"Version {binder.version} · {binder.status}",
         foot_center="DEMONSTRATION TARGET — not evidence for a GxP system" if demo
         else f"Generated {binder.generated} UTC",
-        foot_center_warn=demo, sections=distinct,
+        foot_center_warn=demo, sections=tuple(dict.fromkeys(label for label in labels if label)),
     )
+
+
+def _sample(hf: HeadFoot) -> PartOutput:
     html, ids = sample_html(hf)
-    return hf, sections, render_part(html, ids, False)
+    return render_part(html, ids, False)
+
+
+def _head_foot(binder: Binder, all_parts: Sequence[tuple[Part, PartOutput]],
+               ready: tuple[HeadFoot, PartOutput] | None) -> tuple[HeadFoot, list[str], PartOutput]:
+    """The header/footer texts, each page's section label, and the laid-out sample page of every text
+    piece (`ready`: one laid out beside the parts, used when its labels are those of the pages)."""
+    sections = _page_sections(all_parts)
+    hf = _head_foot_texts(binder, sections)
+    if ready is not None and ready[0] == hf:
+        return hf, sections, ready[1]
+    return hf, sections, _sample(hf)
 
 
 def _single_pass(binder: Binder, env: jinja2.Environment, common: dict[str, Any], parts: list[Part], out_path: Path,
@@ -520,6 +551,7 @@ def _assemble(
     out_path: Path,
     attachments: Sequence[AttachmentSpec],
     notify: ProgressFn,
+    head_foot: tuple[HeadFoot, PartOutput] | None = None,
 ) -> PdfResult:
     import pikepdf
     from pikepdf import Array, Dictionary, Name, String
@@ -544,7 +576,7 @@ def _assemble(
     notify("assemble", 1, 4)
 
     # running header/footer ("Page X of Y"), stamped from one laid-out sample page
-    hf, page_sections, sample = _head_foot(binder, all_parts)
+    hf, page_sections, sample = _head_foot(binder, all_parts, head_foot)
     sample_pdf = pikepdf.Pdf.open(BytesIO(sample.pdf))
     sources.append(sample_pdf)
     stamp_pages(pdf, sample_pdf, sample.boxes, hf, page_sections)
@@ -603,14 +635,20 @@ def _assemble(
     # attachments with PDF/A-3 relationships, in name order
     when = _pdf_date(binder.generated)
     af = Array()
+    names = Array()
     for spec in sorted(attachments, key=lambda a: a.name):
         filespec = pikepdf.AttachedFileSpec(
             pdf, spec.data, description=spec.description, filename=spec.name, mime_type=spec.mime,
             creation_date=when, mod_date=when, relationship=Name("/" + spec.relationship),
         )
-        pdf.attachments[spec.name] = filespec
-        af.append(filespec.obj)
+        obj = pdf.make_indirect(filespec.obj)
+        names.append(String(spec.name))
+        names.append(obj)
+        af.append(obj)
     if len(af):
+        # One flat name-tree node with every file, keys in sorted order (ISO 32000-1 7.9.6): inserting
+        # through pdf.attachments rebalances the tree per file and cost 1 s per 1,300 files.
+        pdf.Root.Names = Dictionary(EmbeddedFiles=Dictionary(Names=names))
         pdf.Root.AF = af
 
     # PDF/A-3b identification, output intent, metadata
