@@ -231,13 +231,13 @@ class RecordsClient:
         quilt3 enforces the workflow contract of the bucket (21 CFR 11.10(f), (h)); a refused push raises
         ValgenError with quilt3's reason. Returns the new revision (its number counts every registration).
         """
-        from generator.records.quiltenv import quilt_as
+        from generator.records.quiltenv import pointer_puts, quilt_as
 
         self._check_name(name)
         if not directory.is_dir():
             raise ValgenError(f"'{directory}' is not a folder", fix="give the folder holding the package files")
         self.target.check_write(f"{name}/")
-        with quilt_as(self.target, persona) as quilt3:
+        with quilt_as(self.target, persona) as quilt3, pointer_puts() as pointers:
             pkg = quilt3.Package()
             pkg.set_dir(".", str(directory))
             if metadata is not None:
@@ -255,6 +255,15 @@ class RecordsClient:
             except quilt3.util.QuiltException as exc:
                 raise ValgenError(f"quilt3 could not register {name}: {exc}", fix="see the message") from exc
             top_hash = str(pushed.top_hash)
+        # The pointer version this push wrote (S3's PutObject answer): numbered from the listing alone.
+        prefix = f".quilt/named_packages/{name}/"
+        written = [(key, version) for bucket, key, version, body in pointers
+                   if bucket == self.bucket and key.startswith(prefix) and body == top_hash
+                   and version not in (None, "null")]
+        if written:
+            for number, (_stamp, modified, _order, key, version_id) in enumerate(self._pointers(name), start=1):
+                if (key, version_id) == written[-1]:
+                    return Revision(name, number, top_hash, utc_z(modified), key, version_id)
         for revision in reversed(self.revisions(name)):
             if revision.top_hash == top_hash:
                 return revision
@@ -279,6 +288,19 @@ class RecordsClient:
         """Every registration of `name`, numbered 1.. in registration order (all pointer versions kept by S3)."""
         self._check_name(name)
         s3 = self._s3()
+        result: list[Revision] = []
+        for number, (_stamp, modified, _order, key, version_id) in enumerate(self._pointers(name), start=1):
+            args: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+            if version_id and version_id != "null":
+                args["VersionId"] = version_id
+            top_hash = s3.get_object(**args)["Body"].read().decode().strip()
+            result.append(Revision(name, number, top_hash, utc_z(modified), key, version_id))
+        return result
+
+    def _pointers(self, name: str) -> list[tuple[int, datetime, int, str, str | None]]:
+        """The revision pointer versions of `name` in registration order: (stamp, LastModified, listing order,
+        key, version ID)."""
+        s3 = self._s3()
         prefix = f".quilt/named_packages/{name}/"
         found: list[tuple[int, datetime, int, str, str | None]] = []
         paginator = s3.get_paginator("list_object_versions")
@@ -294,14 +316,7 @@ class RecordsClient:
                 # the tie.
                 found.append((int(stamp), version["LastModified"], -listed, version["Key"], version.get("VersionId")))
         found.sort(key=lambda item: (item[0], item[1], item[2]))
-        result: list[Revision] = []
-        for number, (_stamp, modified, _order, key, version_id) in enumerate(found, start=1):
-            args: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
-            if version_id and version_id != "null":
-                args["VersionId"] = version_id
-            top_hash = s3.get_object(**args)["Body"].read().decode().strip()
-            result.append(Revision(name, number, top_hash, utc_z(modified), key, version_id))
-        return result
+        return found
 
     def revision(self, name: str, number: int | None = None) -> Revision:
         """Revision `number` of `name` (default: the latest)."""

@@ -43,7 +43,7 @@ from typing import Any
 
 from generator.targets.base import Target
 
-__all__ = ["quilt3_module", "quilt_as", "state_dir"]
+__all__ = ["pointer_puts", "quilt3_module", "quilt_as", "state_dir"]
 
 _cond = threading.Condition()
 _binding: tuple[Any, str | None, Any, str] | None = None  # (key, endpoint, session, target kind)
@@ -247,9 +247,47 @@ def _build_client(build_client_base: Any, session: Any, client_kwargs: dict[str,
     client = build_client_base(persona_session, made, **kwargs)
     if kind == "moto":
         _composite_checksum_shim(client)
+    _note_pointer_puts(client)
     with _cond:
         _clients[persona_session] = client
     return client
+
+
+_POINTERS = ".quilt/named_packages/"
+_capture = threading.local()
+
+
+@contextlib.contextmanager
+def pointer_puts() -> Iterator[list[tuple[str, str, str | None, str]]]:
+    """Collect the revision pointers quilt3 writes in this thread: (bucket, key, version ID, top hash).
+
+    quilt3 writes a package's pointers from the thread that pushes (PackageRegistryV1.push_manifest), so
+    the records client learns which pointer version its push made from S3's PutObject answer, without
+    reading the pointer back."""
+    found: list[tuple[str, str, str | None, str]] = []
+    outer = getattr(_capture, "found", None)
+    _capture.found = found
+    try:
+        yield found
+    finally:
+        _capture.found = outer
+
+
+def _note_pointer_puts(client: Any) -> None:
+    def remember(params: dict[str, Any], context: dict[str, Any], **_kw: Any) -> None:
+        key, body = str(params.get("Key", "")), params.get("Body")
+        if key.startswith(_POINTERS) and not key.endswith("/latest") and isinstance(body, bytes):
+            context["valgen_pointer"] = (str(params.get("Bucket", "")), key, body.decode(errors="replace"))
+
+    def written(parsed: dict[str, Any], context: dict[str, Any], **_kw: Any) -> None:
+        found = getattr(_capture, "found", None)
+        pointer = context.get("valgen_pointer")
+        if found is not None and pointer is not None and "Error" not in parsed:
+            bucket, key, body = pointer
+            found.append((bucket, key, parsed.get("VersionId"), body.strip()))
+
+    client.meta.events.register("before-parameter-build.s3.PutObject", remember)
+    client.meta.events.register("after-call.s3.PutObject", written)
 
 
 def _composite_checksum_shim(client: Any) -> None:

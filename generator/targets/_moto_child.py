@@ -138,6 +138,29 @@ def _parse_moto_timestamps_directly() -> None:
     serialize.parse_to_aware_datetime = parse_to_aware_datetime
 
 
+def _find_account_backends_directly() -> None:
+    """Performance only: look up an account's backend without re-registering the service each time.
+
+    moto 5.2.5 runs ``BackendDict._create_account_specific_backend`` on every backend lookup (several per
+    request): under a global lock it copies the account IDs into a list and tests ``self not in
+    BackendDict._instances``, a list of dicts compared by value, so each lookup compares whole backend
+    dicts. Once an account exists and the service is registered, neither step changes anything; the
+    original runs until then.
+    """
+    from moto.core.base_backend import BackendDict
+
+    original = BackendDict._create_account_specific_backend
+    registered: dict[int, Any] = {}  # id -> the BackendDict itself (held, so an id is never reused)
+
+    def create_account_specific_backend(self: Any, account_id: str) -> None:
+        if id(self) in registered and dict.__contains__(self, account_id):
+            return
+        original(self, account_id)
+        registered[id(self)] = self
+
+    BackendDict._create_account_specific_backend = create_account_specific_backend  # type: ignore[method-assign]
+
+
 def main() -> int:
     # Ctrl-C reaches the whole process group; the parent decides when we stop (it closes our stdin).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -146,6 +169,7 @@ def main() -> int:
     _list_versions_of_the_prefix_only()
     _remember_backend_per_host()
     _parse_moto_timestamps_directly()
+    _find_account_backends_directly()
     # Errors are still logged; the line per request is not (nobody reads it, and it cost ~4 % of the CPU).
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 

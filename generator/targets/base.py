@@ -8,6 +8,9 @@ resource name of specs/SETTINGS.md to the identifier the read-back uses
 from __future__ import annotations
 
 import abc
+import datetime as dt
+import email.utils
+import re
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -25,6 +28,27 @@ REPLICA_RESOURCES = frozenset({"replica_bucket", "replica_kms_key"})
 
 _loader_lock = threading.Lock()
 _shared_loader: Any = None
+# The two shapes S3 writes times in: ISO 8601 in XML bodies, RFC 1123 (GMT) in headers.
+_ISO_Z = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?Z")
+_RFC1123_GMT = re.compile(r"[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT")
+
+
+def fast_timestamp(value: Any) -> Any:
+    """botocore's response timestamp parser, without dateutil for the two shapes S3 uses.
+
+    botocore parses every LastModified with dateutil (about 0.3 ms each: a twentieth of the client's CPU in
+    the load scenario). ``2026-11-28T06:34:40.000Z`` and ``Sat, 28 Nov 2026 06:34:40 GMT`` are read with the
+    standard library into the same value botocore returns (aware, dateutil's tzutc); anything else goes to
+    botocore's own parser."""
+    import botocore.utils
+
+    if isinstance(value, str):
+        if _ISO_Z.fullmatch(value):
+            return dt.datetime.fromisoformat(value[:-1]).replace(tzinfo=botocore.utils.tzutc())
+        if _RFC1123_GMT.fullmatch(value):
+            parsed = email.utils.parsedate_to_datetime(value)
+            return parsed.replace(tzinfo=botocore.utils.tzutc())
+    return botocore.utils.parse_timestamp(value)
 
 
 def make_session(access_key_id: str | None = None, secret_access_key: str | None = None,
@@ -45,6 +69,7 @@ def make_session(access_key_id: str | None = None, secret_access_key: str | None
         loader = _shared_loader
     core = botocore.session.Session(profile=profile)
     core.register_component("data_loader", loader)
+    core.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=fast_timestamp)
     if access_key_id is not None:
         core.set_credentials(access_key_id, secret_access_key, session_token)
     return boto3.Session(botocore_session=core, region_name=region)

@@ -78,7 +78,7 @@ def test_new_schema_and_config_versions_are_used_at_the_next_push(
 
 
 def test_an_unchanged_config_is_not_read_again(records: RecordsClient, tmp_path: Path) -> None:
-    """After the first push, a push lists the workflow folder once and reads none of its objects."""
+    """After the first push, a push lists the workflow folder once and reads no object at all."""
     folder = _package(tmp_path / "pkg")
     records.register(folder, "ngs/run-201", message="m", metadata=META, workflow="ngs-run")
     s3 = quiltenv._clients[records.target.session("registrar")]
@@ -92,8 +92,22 @@ def test_an_unchanged_config_is_not_read_again(records: RecordsClient, tmp_path:
         revision = records.register(folder, "ngs/run-202", message="m", metadata=META, workflow="ngs-run")
     finally:
         s3.meta.events.unregister("before-parameter-build.s3", note)
+    assert not [c for c in calls if c[0] in ("GetObject", "HeadObject")]
     workflow_calls = [c for c in calls if c[1].startswith(".quilt/workflows/")]
     assert workflow_calls == [("ListObjectVersions", ".quilt/workflows/")]
     assert not [c for c in calls if c[0] == "ListObjectsV2"]  # no listing of every manifest to print a short hash
-    assert revision.number == 1
+    # The pointer version the push wrote is known from S3's answer; the revision is the one read back.
+    assert revision.number == 1 and records.revisions("ngs/run-202") == [revision]
     assert records.verify("ngs/run-202").ok
+
+
+def test_revision_of_a_push_is_numbered_among_earlier_ones(records: RecordsClient, tmp_path: Path) -> None:
+    folder = _package(tmp_path / "pkg")
+    made = []
+    for number in (1, 2, 3):
+        (folder / "samples.csv").write_text(f"sample,reads\nS1,{number}\n")
+        made.append(records.register(folder, "ngs/run-203", message=f"r{number}", metadata=META,
+                                     workflow="ngs-run"))
+    assert [r.number for r in made] == [1, 2, 3]
+    assert records.revisions("ngs/run-203") == made
+    assert len({r.top_hash for r in made}) == 3
