@@ -161,11 +161,75 @@ def _find_account_backends_directly() -> None:
     BackendDict._create_account_specific_backend = create_account_specific_backend  # type: ignore[method-assign]
 
 
+_BUFFERED_BODY_LIMIT = 64 * 1024 * 1024
+
+
+def _keep_alive_server(ip_address: str) -> Any:
+    """moto's ThreadedMotoServer with HTTP/1.1 keep-alive: one connection (and one server thread) per client
+    connection instead of one per request.
+
+    Performance only. Werkzeug's development server answers every request with ``Connection: close``, since
+    http.server cannot skip an unread request body before the next request line; every S3 call then paid a
+    TCP connect and a new server thread (about a tenth of both processes' CPU). Here a request body with a
+    Content-Length (every call boto3 makes over plain HTTP; bodies up to 64 MiB) is read whole before the
+    application runs and handed to it in memory, so the connection is at the next request whatever the
+    application read, and the header is left out. Chunked or larger bodies keep werkzeug's behaviour.
+    The application, and so every answer, is moto's own.
+    """
+    import io
+    import socket
+
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
+
+    class KeepAliveHandler(MotoRequestHandler):
+        buffered = False
+
+        def setup(self) -> None:
+            super().setup()
+            # The status line, headers and body leave in separate writes; on a kept-alive connection Nagle's
+            # algorithm would hold the body until the client's delayed ACK (about 40 ms per request).
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        def run_wsgi(self) -> None:
+            length = self.headers.get("Content-Length", "0").strip() or "0"
+            chunked = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
+            if chunked or not length.isdigit() or int(length) > _BUFFERED_BODY_LIMIT:
+                self.buffered = False
+                super().run_wsgi()
+                return
+            connection = self.rfile
+            body = connection.read(int(length))
+            if len(body) != int(length):  # the client went away mid-body
+                self.close_connection = True
+                return
+            self.buffered = True
+            self.rfile = io.BytesIO(body)  # werkzeug's environ and its after-response drain read this
+            try:
+                super().run_wsgi()
+            finally:
+                self.rfile = connection
+                self.buffered = False
+
+        def send_header(self, keyword: str, value: str) -> None:
+            if self.buffered and keyword.lower() == "connection" and value.lower() == "close":
+                return  # the request was read whole: the connection can carry the next one
+            super().send_header(keyword, value)
+
+    class Server(ThreadedMotoServer):
+        def _server_entry(self) -> None:
+            app = DomainDispatcherApplication(create_backend_app)
+            self._server = make_server(self._ip_address, self._port, app, True, request_handler=KeepAliveHandler)
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    return Server(ip_address=ip_address, port=0, verbose=False)
+
+
 def main() -> int:
     # Ctrl-C reaches the whole process group; the parent decides when we stop (it closes our stdin).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from moto.server import ThreadedMotoServer
-
     _list_versions_of_the_prefix_only()
     _remember_backend_per_host()
     _parse_moto_timestamps_directly()
@@ -174,7 +238,7 @@ def main() -> int:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     # Port 0: the kernel picks a free port at bind time (no race between choosing and binding).
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = _keep_alive_server("127.0.0.1")
     server.start()
     _host, port = server.get_host_and_port()
     sys.stdout.write(f"READY {port}\n")
