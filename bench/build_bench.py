@@ -6,8 +6,10 @@ the parallel binder build (PDF + CSV/XLSX, no HTML) in a subprocess while sampli
 the peak RSS of its whole process tree, and the same content laid out in one
 WeasyPrint pass in one process. Reports seconds, pages, peak RSS and the ratio.
 
-    python bench/build_bench.py [N ...]          (default: 500 3000)
-    python bench/build_bench.py 500 --no-single  (skip the single-pass baseline)
+    python bench/build_bench.py [N ...] [--runs 3]  (default: 500 3000; median of --runs builds)
+    python bench/build_bench.py 500 --no-single     (skip the single-pass baseline)
+
+Results also go to bench/out/build_bench.json.
 """
 
 from __future__ import annotations
@@ -140,7 +142,7 @@ from generator.render.build import build
 t = time.perf_counter()
 r = build(Path(sys.argv[1]), [Path(sys.argv[2])], Path(sys.argv[3]), html=False)
 print(json.dumps({"pages": r.pdf.pages, "parts": r.pdf.parts, "seconds": time.perf_counter() - t,
-                  "pdf_seconds": r.timings["pdf"]}))
+                  "pdf_seconds": r.timings["pdf"], "timings": r.timings, "phases": r.pdf.phases}))
 """
 
 SINGLE = """
@@ -159,31 +161,51 @@ print(json.dumps({"pages": r.pages, "seconds": time.perf_counter() - t}))
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("sizes", nargs="*", type=int, default=[500, 3000])
+    parser.add_argument("--runs", type=int, default=3, help="parallel builds per size (the median is reported)")
     parser.add_argument("--no-single", action="store_true", help="skip the single-pass WeasyPrint baseline")
     args = parser.parse_args()
     from corpus import generate
 
     py = sys.executable
     print(f"cores: {os.cpu_count()}")
+    report: list[dict[str, object]] = []
     for n in args.sizes:
         with tempfile.TemporaryDirectory(prefix=f"valgen-bench-{n}-") as tmp:
             root = Path(tmp) / "content"
             generate(n, root)
             run_dir = write_run(root, Path(tmp) / "runs")
-            load = os.getloadavg()[0]
-            seconds, peak, out, cpu = _measure([py, "-c", BUILD, str(root), str(run_dir), str(Path(tmp) / "out")])
-            result = json.loads(out.strip().splitlines()[-1])
-            line = (f"N={n} (load average {load:.1f}): parallel build {seconds:.1f} s wall, {cpu:.1f} s CPU "
-                    f"(PDF {result['pdf_seconds']:.1f} s), "
-                    f"{result['pages']} pages in {result['parts']} parts, peak RSS {peak / 1024:.0f} MiB")
+            runs = []
+            for k in range(args.runs):
+                load = os.getloadavg()[0]
+                seconds, peak, out, cpu = _measure([py, "-c", BUILD, str(root), str(run_dir), str(Path(tmp) / "out")])
+                result = json.loads(out.strip().splitlines()[-1])
+                runs.append({**result, "inner_seconds": result["seconds"], "seconds": seconds, "cpu": cpu, "peak_mib": peak / 1024,
+                             "load": load})
+                phases = ", ".join(f"{name} {value:.1f}" for name, value in result["phases"].items())
+                print(f"N={n} run {k + 1}: {seconds:.1f} s wall, {cpu:.1f} s CPU, peak RSS {peak / 1024:.0f} MiB, "
+                      f"load {load:.1f} (PDF phases: {phases})", flush=True)
+            ordered = sorted(runs, key=lambda r: float(r["seconds"]))  # type: ignore[arg-type]
+            median = ordered[len(ordered) // 2]
+            entry: dict[str, object] = {"n": n, "pages": median["pages"], "parts": median["parts"],
+                                        "median_seconds": median["seconds"], "runs": runs}
+            line = (f"N={n}: parallel build median {median['seconds']:.1f} s wall of {len(runs)} "
+                    f"(min {ordered[0]['seconds']:.1f}), {median['cpu']:.1f} s CPU, {median['pages']} pages in "
+                    f"{median['parts']} parts, peak RSS {max(float(r['peak_mib']) for r in runs):.0f} MiB")  # type: ignore[arg-type]
             if not args.no_single:
                 s_seconds, s_peak, s_out, s_cpu = _measure(
                     [py, "-c", SINGLE, str(root), str(run_dir), str(Path(tmp) / "out")])
                 s_result = json.loads(s_out.strip().splitlines()[-1])
+                ratio = s_seconds / float(median["seconds"])  # type: ignore[arg-type]
+                entry["single"] = {"seconds": s_seconds, "cpu": s_cpu, "peak_mib": s_peak / 1024,
+                                   "pages": s_result["pages"], "ratio": ratio}
                 line += (f"; single-pass WeasyPrint {s_seconds:.1f} s wall, {s_cpu:.1f} s CPU, "
-                         f"{s_result['pages']} pages, "
-                         f"peak RSS {s_peak / 1024:.0f} MiB; ratio single/parallel {s_seconds / seconds:.2f}x")
+                         f"{s_result['pages']} pages, peak RSS {s_peak / 1024:.0f} MiB; "
+                         f"ratio single/parallel {ratio:.2f}x")
+            report.append(entry)
             print(line, flush=True)
+    out_file = HERE / "out" / "build_bench.json"
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    out_file.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -12,8 +12,10 @@ manifest. The same inputs give the same bytes: no clock, no random IDs.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -89,6 +91,7 @@ class PdfResult:
     attachments: int
     sha256: str
     signature_fields: tuple[str, ...]
+    phases: dict[str, float] = field(default_factory=dict)  # wall seconds per phase, for the benchmark
 
 
 def template_env() -> jinja2.Environment:
@@ -291,6 +294,7 @@ def render_pdf(
     WeasyPrint document in this process (the benchmark's baseline), with the same assembly.
     `side_jobs` run in the worker pool beside the layout (their effects must be files: they run
     in forked processes); they run in this process when `single_pass` is set."""
+    started = time.perf_counter()
     env = template_env()
     front, body = binder_parts(binder)
     section_numbers = {p.key: p.number for p in body}
@@ -327,6 +331,7 @@ def render_pdf(
     _JOB = _Job(env=env, binder=binder, parts=parts, common=common, sig_ids=sig_ids, side=tuple(side_jobs),
                 head_foot=head_foot)
     ctx = get_context("fork")
+    pool_start = time.perf_counter()
     try:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
             # Workers render their part's HTML themselves (the Jinja work runs on every core too), the
@@ -347,6 +352,7 @@ def render_pdf(
             sample_future.result()
     finally:
         _JOB = None
+    layout_done = time.perf_counter()
     control_pages = outputs[1].pages if outputs[1] else 1
     if control_pages != 1:
         cover = Part(key="cover", kind="cover", title="Cover", number="", first=True,
@@ -359,7 +365,10 @@ def render_pdf(
     toc_part, toc_out, _offsets = _render_toc(env, binder, common, ready)
     all_parts = [*ready[:3], (toc_part, toc_out), *ready[3:]]
     notify("layout", total_steps, total_steps)
-    return _assemble(binder, all_parts, out_path, attachments, notify, (head_foot, sample_future.result()))
+    toc_done = time.perf_counter()
+    result = _assemble(binder, all_parts, out_path, attachments, notify, (head_foot, sample_future.result()))
+    return dataclasses.replace(result, phases={"prepare": pool_start - started, "layout": layout_done - pool_start,
+                                               "toc": toc_done - layout_done, **result.phases})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -556,6 +565,7 @@ def _assemble(
     import pikepdf
     from pikepdf import Array, Dictionary, Name, String
 
+    started = time.perf_counter()
     pdf = pikepdf.Pdf.new()
     # global anchor table and bookmarks
     anchors: dict[str, tuple[int, float, float]] = {}
@@ -680,5 +690,5 @@ def _assemble(
     notify("assemble", 4, 4)
     digest = hashlib.sha256(out_path.read_bytes()).hexdigest()
     return PdfResult(path=out_path, pages=total, parts=len(all_parts), attachments=len(attachments), sha256=digest,
-                     signature_fields=tuple(field_names))
+                     signature_fields=tuple(field_names), phases={"assemble": time.perf_counter() - started})
 
