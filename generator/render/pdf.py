@@ -103,7 +103,13 @@ def template_env() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.globals["SYMBOL"] = SYMBOL
+    env.filters["sentences"] = _sentences
     return env
+
+
+def _sentences(items: Sequence[str]) -> str:
+    """List items as running text, each ending with a full stop (content may or may not end them)."""
+    return " ".join(x.strip() if x.strip().endswith((".", "!", "?")) else x.strip() + "." for x in items if x.strip())
 
 
 def _case_weight(case: ExecutedCase) -> float:
