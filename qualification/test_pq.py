@@ -415,8 +415,9 @@ def test_load_concurrent_registrations(records: Any, evidence: Evidence, tmp_pat
     names = sorted(latencies)
     with evidence.step(2) as step:
         listed = set(records.packages())
-        with ThreadPoolExecutor(max_workers=LOAD_WRITERS) as pool:
-            revisions = dict(pool.map(lambda n: (n, records.revisions(n)), names))
+        # One listing of every pointer version under the scenario's prefix, each pointer then read.
+        found = records.all_revisions(f"{prefix}-", max_workers=LOAD_WRITERS)
+        revisions = {n: found.get(n, []) for n in names}
         missing = [n for n in names if n not in listed]
         wrong = {n: len(r) for n, r in revisions.items() if len(r) != 1}
         step.check(not missing and not wrong,

@@ -261,7 +261,8 @@ class RecordsClient:
                    if bucket == self.bucket and key.startswith(prefix) and body == top_hash
                    and version not in (None, "null")]
         if written:
-            for number, (_stamp, modified, _order, key, version_id) in enumerate(self._pointers(name), start=1):
+            for number, (_stamp, modified, _order, key, version_id) in enumerate(
+                    self._pointers(f"{name}/").get(name, []), start=1):
                 if (key, version_id) == written[-1]:
                     return Revision(name, number, top_hash, utc_z(modified), key, version_id)
         for revision in reversed(self.revisions(name)):
@@ -287,35 +288,57 @@ class RecordsClient:
     def revisions(self, name: str) -> list[Revision]:
         """Every registration of `name`, numbered 1.. in registration order (all pointer versions kept by S3)."""
         self._check_name(name)
-        s3 = self._s3()
-        result: list[Revision] = []
-        for number, (_stamp, modified, _order, key, version_id) in enumerate(self._pointers(name), start=1):
-            args: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
-            if version_id and version_id != "null":
-                args["VersionId"] = version_id
-            top_hash = s3.get_object(**args)["Body"].read().decode().strip()
-            result.append(Revision(name, number, top_hash, utc_z(modified), key, version_id))
+        return [self._read_pointer(name, number, pointer)
+                for number, pointer in enumerate(self._pointers(f"{name}/").get(name, []), start=1)]
+
+    def all_revisions(self, prefix: str = "", *, max_workers: int = 1) -> dict[str, list[Revision]]:
+        """Every registration of every package whose name starts with `prefix` (e.g. 'ngs/run-'), by package:
+        one listing of the pointer versions for all of them, then each pointer read (`max_workers` at a time).
+        The same revisions, numbered the same way, as `revisions` gives package by package."""
+        listing = self._pointers(prefix)
+        work = [(name, number, pointer) for name, pointers in listing.items()
+                for number, pointer in enumerate(pointers, start=1)]
+        if max_workers > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=max_workers) as pool:
+                read = list(pool.map(lambda item: self._read_pointer(*item), work))
+        else:
+            read = [self._read_pointer(*item) for item in work]
+        result: dict[str, list[Revision]] = {name: [] for name in listing}
+        for revision in read:
+            result[revision.package].append(revision)
         return result
 
-    def _pointers(self, name: str) -> list[tuple[int, datetime, int, str, str | None]]:
-        """The revision pointer versions of `name` in registration order: (stamp, LastModified, listing order,
-        key, version ID)."""
+    def _read_pointer(self, name: str, number: int, pointer: tuple[int, datetime, int, str, str | None]) -> Revision:
+        _stamp, modified, _order, key, version_id = pointer
+        args: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if version_id and version_id != "null":
+            args["VersionId"] = version_id
+        top_hash = self._s3().get_object(**args)["Body"].read().decode().strip()
+        return Revision(name, number, top_hash, utc_z(modified), key, version_id)
+
+    def _pointers(self, prefix: str) -> dict[str, list[tuple[int, datetime, int, str, str | None]]]:
+        """The revision pointer versions of the packages whose names start with `prefix` ('ns/name/' for one
+        package), each package's in registration order: (stamp, LastModified, listing order, key, version ID)."""
         s3 = self._s3()
-        prefix = f".quilt/named_packages/{name}/"
-        found: list[tuple[int, datetime, int, str, str | None]] = []
+        root = ".quilt/named_packages/"
+        found: dict[str, list[tuple[int, datetime, int, str, str | None]]] = {}
         paginator = s3.get_paginator("list_object_versions")
         listed = 0
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=root + prefix):
             for version in page.get("Versions", []):
                 listed += 1
-                stamp = version["Key"][len(prefix):]
-                if not stamp.isdigit():  # 'latest' is a copy of the newest pointer
+                parts = version["Key"][len(root):].split("/")
+                if len(parts) != 3 or not parts[2].isdigit():  # 'latest' is a copy of the newest pointer
                     continue
                 # Two registrations in the same second share a pointer key (quilt3 names it by the second) and
                 # may share LastModified; S3 lists a key's versions newest first, so the listing order breaks
                 # the tie.
-                found.append((int(stamp), version["LastModified"], -listed, version["Key"], version.get("VersionId")))
-        found.sort(key=lambda item: (item[0], item[1], item[2]))
+                found.setdefault(f"{parts[0]}/{parts[1]}", []).append(
+                    (int(parts[2]), version["LastModified"], -listed, version["Key"], version.get("VersionId")))
+        for pointers in found.values():
+            pointers.sort(key=lambda item: (item[0], item[1], item[2]))
         return found
 
     def revision(self, name: str, number: int | None = None) -> Revision:

@@ -1,4 +1,5 @@
-"""The workflow config and schemas are cached by S3 version: a new version of either governs the very next push."""
+"""What registration and listing cost, kept correct: the workflow config is cached by S3 version (a new version
+governs the very next push), a push reads nothing back, and one listing gives many packages' revisions."""
 
 from __future__ import annotations
 
@@ -111,3 +112,17 @@ def test_revision_of_a_push_is_numbered_among_earlier_ones(records: RecordsClien
     assert [r.number for r in made] == [1, 2, 3]
     assert records.revisions("ngs/run-203") == made
     assert len({r.top_hash for r in made}) == 3
+
+
+def test_all_revisions_equal_the_revisions_package_by_package(records: RecordsClient, tmp_path: Path) -> None:
+    folder = _package(tmp_path / "pkg")
+    for name, count in (("ngs/run-301", 2), ("ngs/run-302", 1), ("ngs/run-3030", 1)):
+        for number in range(count):
+            (folder / "samples.csv").write_text(f"sample,reads\nS1,{number}\n")
+            records.register(folder, name, message="m", metadata=META, workflow="ngs-run")
+    for workers in (1, 4):
+        found = records.all_revisions("ngs/run-30", max_workers=workers)
+        assert sorted(found) == ["ngs/run-301", "ngs/run-302", "ngs/run-3030"]
+        assert all(found[name] == records.revisions(name) for name in found)
+    assert [r.number for r in found["ngs/run-301"]] == [1, 2]
+    assert sorted(records.all_revisions("ngs/run-303")) == ["ngs/run-3030"]
