@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -149,3 +150,22 @@ def test_parallel_workers_give_the_same_result(tmp_path: Path, workers: str) -> 
     data = json.loads((run_dir / "run.json").read_text())
     assert {c["case"]: c["outcome"] for c in data["cases"]} == {"IQ-001": "passed", "OQ-001": "passed",
                                                                 "OQ-002": "not run"}
+
+
+def test_long_running_cases_start_first_only_on_xdist_workers(tmp_path: Path) -> None:
+    """A case marked long_running is started first when the run is distributed (one worker here, so the order is
+    the worker's); a serial run keeps the protocol order (IQ before OQ)."""
+    root = _repo(tmp_path, 2)
+    suite = root / "qualification" / "test_suite.py"
+    suite.write_text(suite.read_text().replace('@pytest.mark.case("OQ-001")',
+                                               '@pytest.mark.long_running\n@pytest.mark.case("OQ-001")'))
+    order: dict[str, list[str]] = {}
+    for workers in ("0", "1"):
+        done = _valgen(root, "--stage", "iq,oq", "-n", workers, "-o", f"runs-{workers}")
+        assert done.returncode == 0, done.stdout + done.stderr
+        (run_dir,) = (root / f"runs-{workers}").iterdir()
+        # JUnit XML lists the test cases in the order their reports arrived, that is the order they ran in.
+        tree = ElementTree.parse(run_dir / "junit.xml")
+        order[workers] = [case.get("name", "") for case in tree.iter("testcase")]
+    assert order["0"] == ["test_versions", "test_sum", "test_shorten"]
+    assert order["1"] == ["test_sum", "test_versions", "test_shorten"]
