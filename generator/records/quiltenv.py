@@ -104,6 +104,7 @@ def quilt3_module() -> Any:
     if already or not str(quilt3.util.BASE_PATH).startswith(str(home)):
         _repoint(quilt3, home)
     quilt3.util.IS_CACHE_ENABLED = False  # read at call time by quilt3.packages
+    _remember_quilt_config(quilt3.util)
     quilt3.hooks.set_build_s3_client_hook(_build_client)
     # quilt3 would otherwise build a fresh boto3.Session() (the environment's credential chain) before every
     # client it makes; the bound persona's session is the one the hook uses anyway.
@@ -118,6 +119,34 @@ def quilt3_module() -> Any:
     registry_class.get_workflow_config = _workflow_config
     _imported = quilt3
     return quilt3
+
+
+def _remember_quilt_config(util: Any) -> None:
+    """quilt3 parses its YAML config (template and file) on every get_from_config, several times per push;
+    the parsed config is kept while the file's path, size and modification time stay the same (quilt3's own
+    set_config_value rewrites the file, so a change is read again). Callers get their own copy."""
+    import copy
+
+    original = util.load_config
+    lock = threading.Lock()
+    kept: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+
+    def load_config() -> dict[str, Any]:
+        path = Path(util.CONFIG_PATH)
+        try:
+            stat = path.stat()
+            stamp: tuple[Any, ...] = (str(path), stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            stamp = (str(path), None, None)
+        with lock:
+            if kept and kept[0][0] == stamp:
+                return copy.deepcopy(kept[0][1])
+        value: dict[str, Any] = original()
+        with lock:
+            kept[:] = [(stamp, copy.deepcopy(value))]
+        return value
+
+    util.load_config = load_config
 
 
 def _repoint(quilt3: Any, home: Path) -> None:

@@ -40,3 +40,27 @@ def test_quilt3_state_is_under_the_state_folder(tmp_path: Path) -> None:
         assert all(p.startswith(str(tmp_path / "state")) for p in paths), (mode, paths)
         assert result["cache"] is False and result["hook"] is True
     assert not (tmp_path / "home" / ".local" / "share" / "Quilt" / "config.yml").exists()
+
+
+_CONFIG_PROBE = r"""
+import json, pathlib
+from generator.records.quiltenv import quilt3_module
+q = quilt3_module()
+seen = [q.util.get_from_config("navigator_url")]
+q.util.set_config_value("navigator_url", "https://one.invalid")   # quilt3 rewrites its config file
+seen.append(q.util.get_from_config("navigator_url"))
+path = pathlib.Path(q.util.CONFIG_PATH)
+path.write_text(path.read_text().replace("https://one.invalid", "https://second-writer.invalid"))
+seen.append(q.util.get_from_config("navigator_url"))
+q.util.load_config()["navigator_url"] = "changed by a caller"   # a caller's copy, not the kept config
+seen.append(q.util.get_from_config("navigator_url"))
+print(json.dumps(seen))
+"""
+
+
+def test_quilt3_config_is_read_again_when_its_file_changes(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path / "home"), "VALGEN_QUILT_HOME": str(tmp_path / "state")}
+    out = subprocess.run([sys.executable, "-c", _CONFIG_PROBE], cwd=REPO, env=env, capture_output=True, text=True,
+                         check=True).stdout
+    assert json.loads(out.strip().splitlines()[-1]) == [None, "https://one.invalid", "https://second-writer.invalid",
+                                                         "https://second-writer.invalid"]
