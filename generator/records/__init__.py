@@ -8,6 +8,8 @@ API summary (the qualification suites, `valgen inspect` and `valgen publish` use
                                                    # quilt3 push as the registrar, workflow enforced;
                                                    # a refusal raises ValgenError with quilt3's reason
     client.revisions("ngs/run-001")                # [Revision(package, number, top_hash, registered, ...)]
+    client.all_revisions("ngs/run-", max_workers=8)  # {package: [Revision, ...]} for every package under
+                                                   # the prefix, from one listing of the pointer versions
     rev, manifest = client.browse("ngs/run-001", 2)        # Manifest(top_hash, meta, entries)
     result = client.verify("ngs/run-001", 2)       # Verification: .ok, .failures() (names each object)
     client.write_signature(event)                  # event dict of specs/workflows/signature-event.schema.json,
