@@ -323,10 +323,8 @@ def render_pdf(
             side_job()
         return _single_pass(binder, env, common, parts, out_path, attachments, sig_ids)
 
-    # Fontconfig takes seconds to initialize and cffi parses each C type on first use: do both once
-    # here, on a sample using every font and construct of the templates, so forked workers inherit them.
-    render_part(_WARM_UP)
-    env.get_template("part.html.j2")  # compiled once, inherited
+    # This process never imports WeasyPrint: each worker does on its first part (importing it and
+    # initializing fontconfig take about a second), both at once, where here one core would wait.
     # The cover names the signature page: the third page when the document control fits one page, as
     # it does unless the content has very many documents; it is laid out again below if not.
     parts[0] = Part(key="cover", kind="cover", title="Cover", number="", first=True, extra={"signature_page": 3})
@@ -356,19 +354,24 @@ def render_pdf(
             for side in side_futures:
                 side.result()
             sample_future.result()
+            layout_done = time.perf_counter()
+
+            def in_pool(html: str) -> PartOutput:
+                result: PartOutput = pool.submit(render_part, html).result()
+                return result
+
+            control_pages = outputs[1].pages if outputs[1] else 1
+            if control_pages != 1:
+                cover = Part(key="cover", kind="cover", title="Cover", number="", first=True,
+                             extra={"signature_page": 2 + control_pages})
+                outputs[0] = in_pool(render_part_html(env, binder, cover, common))
+                parts[0] = cover
+            done += 1
+            notify("layout", done, total_steps)
+            ready = [(p, o) for p, o in zip(parts, outputs, strict=True) if o is not None]
+            toc_part, toc_out, _offsets = _render_toc(env, binder, common, ready, in_pool)
     finally:
         _JOB = None
-    layout_done = time.perf_counter()
-    control_pages = outputs[1].pages if outputs[1] else 1
-    if control_pages != 1:
-        cover = Part(key="cover", kind="cover", title="Cover", number="", first=True,
-                     extra={"signature_page": 2 + control_pages})
-        outputs[0] = render_part(render_part_html(env, binder, cover, common))
-        parts[0] = cover
-    done += 1
-    notify("layout", done, total_steps)
-    ready = [(p, o) for p, o in zip(parts, outputs, strict=True) if o is not None]
-    toc_part, toc_out, _offsets = _render_toc(env, binder, common, ready)
     all_parts = [*ready[:3], (toc_part, toc_out), *ready[3:]]
     notify("layout", total_steps, total_steps)
     toc_done = time.perf_counter()
@@ -391,13 +394,6 @@ class _Job:
 
 
 _JOB: _Job | None = None
-
-# One page with every font face and construct the templates use (bold, mono, a table with collapsed
-# borders, an outcome cell, a badge, the symbols that fall back to another font, a link).
-_WARM_UP = """<html><body><h1 id="w">Warm</h1><p><b>bold</b> <span class="mono">mono</span> ✓ ✗ ○ →
-<a class="id" href="#w">W-1</a> <span class="o o-passed">✓ PASSED</span></p><table class="dense"><thead><tr><th>#</th>
-<th>A</th></tr></thead><tbody><tr><td class="b">1</td><td class="oc oc-not-run">○ NOT RUN</td></tr></tbody></table>
-<div class="lines"><div class="line">0123abcd  runs/x.json</div></div></body></html>"""
 
 
 def _layout_job(index: int) -> PartOutput:
@@ -432,6 +428,7 @@ def _as_completed(futures: dict[Future[Any], int]) -> Any:
 
 def _render_toc(
     env: jinja2.Environment, binder: Binder, common: dict[str, Any], ready: list[tuple[Part, PartOutput]],
+    render: Callable[[str], PartOutput] = render_part,
 ) -> tuple[Part, PartOutput, list[int]]:
     front, body = ready[:3], ready[3:]
     front_pages = sum(o.pages for _, o in front)
@@ -451,7 +448,7 @@ def _render_toc(
             page += o.pages
         entries = _toc_entries(binder, [*front[1:], *body], [*offsets_front[1:], *offsets_body])
         toc = Part(key="toc", kind="toc", title="Table of contents", number="", first=True, extra={"entries": entries})
-        out = render_part(render_part_html(env, binder, toc, common))
+        out = render(render_part_html(env, binder, toc, common))
         if out.pages == toc_pages:
             return toc, out, [*offsets_front, front_pages, *offsets_body]
         toc_pages = out.pages
@@ -519,6 +516,17 @@ def _single_pass(binder: Binder, env: jinja2.Environment, common: dict[str, Any]
 
 
 # ---------------------------------------------------------------- assembly
+
+
+def _srgb_profile() -> bytes:
+    """WeasyPrint's sRGB ICC profile, found without importing WeasyPrint (a second's work this
+    process otherwise never needs: the workers lay out)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("weasyprint")
+    if spec is None or spec.origin is None:
+        raise ValgenError("WeasyPrint is not installed", fix="create the environment with `make demo` or `make test`")
+    return (Path(spec.origin).parent / "pdf" / "sRGB2014.icc").read_bytes()
 
 
 def _pdf_date(iso: str) -> str:
@@ -668,9 +676,7 @@ def _assemble(
         pdf.Root.AF = af
 
     # PDF/A-3b identification, output intent, metadata
-    import weasyprint
-
-    icc = (Path(str(weasyprint.__file__)).parent / "pdf" / "sRGB2014.icc").read_bytes()
+    icc = _srgb_profile()
     icc_stream = pdf.make_stream(icc, N=3)
     pdf.Root.OutputIntents = Array([Dictionary(
         Type=Name.OutputIntent, S=Name.GTS_PDFA1, OutputConditionIdentifier=String("sRGB IEC61966-2.1"),
