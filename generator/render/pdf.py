@@ -13,6 +13,7 @@ manifest. The same inputs give the same bytes: no clock, no random IDs.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import hashlib
 import os
 import time
@@ -238,6 +239,19 @@ def _weasy() -> tuple[Any, list[Any]]:
 
 def render_part(html: str, box_ids: tuple[str, ...] = (), print_css: bool = True) -> PartOutput:
     """Lay out one part and write it as PDF (runs in a worker process)."""
+    # The cyclic collector is paused while a part is laid out: the layout allocates hundreds of
+    # thousands of objects, and the collector's passes over the growing heap cost ~10 % of the
+    # layout; the part's garbage is collected once, when the collector runs again after it.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _render_part(html, box_ids, print_css)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _render_part(html: str, box_ids: tuple[str, ...], print_css: bool) -> PartOutput:
     from weasyprint import HTML
 
     fonts, sheets = _weasy()
