@@ -169,13 +169,25 @@ def build(
                                       relationship="Supplement", description="SHA-256 of every input file"))
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    input_bytes = [(spec.name, spec.data) for spec in attachments[:len(inputs)]]
+
+    def copy_inputs() -> None:
+        """Copies of the attachments beside the PDF, so `sha256sum -c SHA256SUMS` holds in out_dir
+        (the bytes that were hashed and embedded, not a second read of the files)."""
+        for top in ("content", "runs"):
+            shutil.rmtree(out_dir / top, ignore_errors=True)
+        for name, data in input_bytes:
+            target = out_dir / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+
     t1 = time.perf_counter()
     csv_path = out_dir / "traceability-matrix.csv"
     xlsx_path = out_dir / "traceability-matrix.xlsx"
     # the matrix tables are written by the layout workers beside the PDF parts (files are their only effect)
     pdf = render_pdf(binder, out_dir / "binder.pdf", attachments, jobs=jobs, progress=notify,
                      side_jobs=(lambda: _void(write_matrix_csv(binder, csv_path)),
-                                lambda: _void(write_matrix_xlsx(binder, xlsx_path))))
+                                lambda: _void(write_matrix_xlsx(binder, xlsx_path)), copy_inputs))
     timings["pdf"] = time.perf_counter() - t1
     for table in (csv_path, xlsx_path):
         if not table.is_file():
@@ -191,13 +203,6 @@ def build(
         timings["html"] = time.perf_counter() - t3
         notify("html", 1, 1)
 
-    # copies of the attachments beside the PDF, so `sha256sum -c SHA256SUMS` holds in out_dir
-    for top in ("content", "runs"):
-        shutil.rmtree(out_dir / top, ignore_errors=True)
-    for name, path, _rel in inputs:
-        target = out_dir / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target)
     manifest_path = out_dir / "manifest.json"
     manifest_path.write_bytes(manifest_bytes)
     outputs = [pdf.path, csv_path, xlsx_path, manifest_path]
