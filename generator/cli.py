@@ -66,19 +66,9 @@ def _check_profiles(root: Path) -> tuple[list[Path], list[Finding]]:
 
 def _approval_verifier(root: Path) -> Callable[[Approval], str | None]:
     """Verify approvals against the repository's signatories (requirements/signatories.yaml)."""
-    from generator.esign.approve import verify_approval
-    from generator.esign.signatories import load_signatories
+    from generator.esign.approve import approval_verifier
 
-    base = root if root.is_dir() else root.parent
-    candidates = [base / "requirements" / "signatories.yaml", base / "signatories.yaml",
-                  base.parent / "requirements" / "signatories.yaml"]
-    path = next((p for p in candidates if p.is_file()), None)
-    if path is None:
-        def no_signatories(approval: Approval) -> str:
-            return f"approval by '{approval.signer}' cannot be verified: no requirements/signatories.yaml"
-        return no_signatories
-    signatories = load_signatories(path)
-    return lambda approval: verify_approval(approval, signatories)
+    return approval_verifier(root)
 
 
 def _cmd_trace(args: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ formal evidence and every acceptance criterion of the plan is met.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from generator.binder.model import (
     SIGNATURE_SLOTS,
@@ -30,6 +30,7 @@ from generator.binder.model import (
 )
 from generator.binder.runs import RunBundle
 from generator.model import (
+    Approval,
     Clause,
     Criterion,
     DesignSpec,
@@ -43,6 +44,7 @@ from generator.model import (
     Sop,
     TestCase,
     Urs,
+    fingerprint,
 )
 from generator.model.run import CaseResult, Outcome
 
@@ -316,9 +318,22 @@ def _count(cases: Sequence[ExecutedCase], stage: str) -> CaseOutcomeCount:
     )
 
 
+def _approval_state(document: Document, check: Callable[[Approval], str | None] | None) -> tuple[bool, str]:
+    """Whether a document is approved, and its state in words: its status says approved, or it carries an
+    approval (meaning "approved") of exactly its current content whose signature and signer hold."""
+    if document.status == "approved":
+        return True, "approved"
+    if check is not None:
+        current = fingerprint(document)
+        for a in document.approvals:
+            if a.meaning == "approved" and a.fingerprint == current and check(a) is None:
+                return True, f"approved by signature: {a.name}, {a.time}"
+    return False, document.status
+
+
 def _criterion(
     criterion: Criterion, cases: Sequence[ExecutedCase], deviations: Sequence[DeviationEntry],
-    coverage: Sequence[Coverage], documents: Sequence[Document],
+    coverage: Sequence[Coverage], documents: Sequence[Document], approvals: dict[str, tuple[bool, str]],
 ) -> CriterionResult:
     stages = criterion.stages or STAGES
     scoped = [c for c in cases if c.stage in stages and c.case.status != "retired"]
@@ -345,7 +360,7 @@ def _criterion(
             met = level.complete
             detail = f"{level.covered} of {level.total} covered" + (f"; {len(level.gaps)} gaps" if level.gaps else "")
     elif measure == "documents_approved":
-        pending = [f"{d.id} ({d.status})" for d in documents if d.status != "approved"]
+        pending = [f"{d.id} ({state})" for d in documents for ok, state in [approvals[d.id]] if not ok]
         met = not pending
         detail = "every document approved" if met else f"not approved: {', '.join(pending)}"
     else:
@@ -355,7 +370,7 @@ def _criterion(
 
 def _deliverables(
     documents: Sequence[Document], cases: Sequence[ExecutedCase], coverage: Sequence[Coverage],
-    deviations: Sequence[DeviationEntry],
+    deviations: Sequence[DeviationEntry], approvals: dict[str, tuple[bool, str]],
 ) -> tuple[Deliverable, ...]:
     out: list[Deliverable] = []
     for kind in DOCUMENT_ORDER:
@@ -364,9 +379,9 @@ def _deliverables(
             out.append(Deliverable(name=DELIVERABLE_NAMES[kind], reference="—", state="missing", done=False))
             continue
         for d in docs:
-            approved = d.status == "approved"
+            approved, state = approvals[d.id]
             out.append(Deliverable(name=DELIVERABLE_NAMES[kind] if len(docs) == 1 else f"{DELIVERABLE_NAMES[kind]}: {d.title}",
-                                   reference=f"{d.id} v{d.version}", state=d.status, done=approved))
+                                   reference=f"{d.id} v{d.version}", state=state, done=approved))
     for stage in STAGES:
         of = [c for c in cases if c.stage == stage]
         executed = [c for c in of if c.run_id is not None]
@@ -404,8 +419,10 @@ def build_binder(
     generated: str = "1970-01-01T00:00:00Z",
     doc_id: str | None = None,
     system: str | None = None,
+    approval_check: Callable[[Approval], str | None] | None = None,
 ) -> Binder:
-    """The binder for a content model and the runs given (latest result per case wins)."""
+    """The binder for a content model and the runs given (latest result per case wins). `approval_check`
+    verifies a signed approval (None when it holds); without it only a document's status counts."""
     order = {k: i for i, k in enumerate(DOCUMENT_ORDER)}
     documents = tuple(sorted(model.documents, key=lambda d: (order.get(d.kind.value, 99), d.id)))
     plan = next((d for d in documents if d.kind is DocumentKind.PLAN), None)
@@ -427,7 +444,8 @@ def build_binder(
     coverage = _coverage(graph, clauses, urs, fs, risks)
 
     criteria_model = plan.criteria if plan else ()
-    criteria = tuple(_criterion(c, cases, deviations, coverage, documents) for c in criteria_model)
+    approvals = {d.id: _approval_state(d, approval_check) for d in documents}
+    criteria = tuple(_criterion(c, cases, deviations, coverage, documents, approvals) for c in criteria_model)
 
     required_stages = sorted(
         {s for c in criteria_model if c.measure in ("cases_passed", "no_case_not_run") for s in c.stages}
@@ -491,7 +509,7 @@ def build_binder(
             conclusion += " The runs were executed against the embedded moto demonstration target; this binder is not evidence for a GxP system."
 
     vsr = Vsr(
-        deliverables=_deliverables(documents, cases, coverage, deviations),
+        deliverables=_deliverables(documents, cases, coverage, deviations, approvals),
         outcomes=tuple(_count(cases, s) for s in STAGES),
         deviations_open=sum(1 for d in deviations if not d.closed),
         deviations_closed=sum(1 for d in deviations if d.closed),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -27,8 +28,8 @@ from generator.esign.sign import _refuse_signer
 from generator.esign.signatories import MEANINGS, Signatories, Signer, format_time, now_utc, parse_time
 from generator.model import Approval, Document, canonical_json, fingerprint
 
-__all__ = ["APPROVAL_FORMAT", "approval_statement", "approve_document", "document_approval_problems",
-           "insert_approval", "sign_statement", "valid_approvals", "verify_approval"]
+__all__ = ["APPROVAL_FORMAT", "approval_statement", "approval_verifier", "approve_document",
+           "document_approval_problems", "insert_approval", "sign_statement", "valid_approvals", "verify_approval"]
 
 APPROVAL_FORMAT = b"valgen-approval/1\n"
 
@@ -92,6 +93,23 @@ def verify_approval(approval: Approval, signatories: Signatories) -> str | None:
         return (f"approval by '{approval.signer}' ({approval.meaning}, {approval.time}): the signature does not "
                 "match the approval's fields (edited after signing, or not made with this signer's key)")
     return None
+
+
+def approval_verifier(root: Path) -> Callable[[Approval], str | None]:
+    """Verify approvals against the content's signatories (requirements/signatories.yaml next to or above
+    `root`); without such a file every approval reports that it cannot be verified."""
+    from generator.esign.signatories import load_signatories
+
+    base = root if root.is_dir() else root.parent
+    candidates = [base / "requirements" / "signatories.yaml", base / "signatories.yaml",
+                  base.parent / "requirements" / "signatories.yaml"]
+    path = next((p for p in candidates if p.is_file()), None)
+    if path is None:
+        def no_signatories(approval: Approval) -> str:
+            return f"approval by '{approval.signer}' cannot be verified: no requirements/signatories.yaml"
+        return no_signatories
+    signatories = load_signatories(path)
+    return lambda approval: verify_approval(approval, signatories)
 
 
 def document_approval_problems(document: Document, signatories: Signatories) -> list[tuple[Approval, str]]:

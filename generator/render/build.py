@@ -140,7 +140,10 @@ def build(
         raise ValgenError("the same run was given twice", fix="pass each --run directory once")
     commit, commit_time = git_commit(root)
     generated = pinned_time(commit_time)
-    binder = build_binder(model, runs, commit=commit, generated=generated)
+    from generator.esign.approve import approval_verifier
+
+    # documents approved by signature count as approved only when the signature and signer hold
+    binder = build_binder(model, runs, commit=commit, generated=generated, approval_check=approval_verifier(root))
     timings["binder"] = time.perf_counter() - t0
     notify("binder", 1, 1)
 

@@ -20,6 +20,7 @@ def _generate(app: Any, config: Any) -> None:
 
     from generator.binder import build_binder, load_run_dir
     from generator.errors import ValgenError
+    from generator.esign.approve import approval_verifier
     from generator.load import load_model
     from generator.render.build import git_commit, pinned_time
     from generator.render.site import write_site_sources
@@ -30,7 +31,8 @@ def _generate(app: Any, config: Any) -> None:
         run_dirs = [Path(p) for p in config.valgen_runs] or sorted(p.parent for p in (root / "runs").glob("*/run.json"))
         runs = [load_run_dir(d) for d in run_dirs]
         commit, commit_time = git_commit(root)
-        binder = build_binder(model, runs, commit=commit, generated=pinned_time(commit_time))
+        binder = build_binder(model, runs, commit=commit, generated=pinned_time(commit_time),
+                              approval_check=approval_verifier(root))
     except ValgenError as exc:
         raise ExtensionError(f"valgen: {exc.render().strip()}") from None
     srcdir = Path(app.outdir).parent / ".site-src"

@@ -151,3 +151,56 @@ def test_cli_approve(document: Path, demo_keys: DemoKeys, tmp_path: Path, monkey
     assert out.startswith(f"approved {document}: Riley Reviewer (demo-reviewer), meaning reviewed, ")
     assert main(["approve", str(tmp_path / "nope.yaml"), "--signer", "demo-qa", "--meaning", "approved",
                  "--keys", str(demo_keys.directory), "--signatories", str(demo_keys.signatories)]) == 2
+
+
+def test_binder_counts_a_document_approved_by_a_valid_signature_of_its_current_version(
+        document: Path, demo_keys: DemoKeys, other_keys: DemoKeys, signatories: Signatories, tmp_path: Path) -> None:
+    """AC-01 and the deliverables: a draft whose QA approval of exactly this version holds counts as approved;
+    without a verifier, with a verifier of other signers, or after the content changed, it does not."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "binder"))
+    from binder_factory import make_model
+
+    from generator.binder import build_binder
+    from generator.esign.signatories import load_signatories
+    from generator.model import Criterion, Model
+
+    _approve(document, "demo-reviewer", "reviewed", demo_keys, signatories, tmp_path)
+    _approve(document, "demo-qa", "approved", demo_keys, signatories, tmp_path)
+    signed, _ = load_file(document)
+    assert signed is not None and signed.status == "in-review"
+
+    def binder_with(doc: object, check: object):  # type: ignore[no-untyped-def]
+        base = make_model(approved=False)
+        docs = []
+        for d in base.documents:
+            if d.id == "VG-OQ":
+                d = doc  # type: ignore[assignment]
+            elif d.criteria:  # the plan: add the documents-approved criterion (AC-01 of the real plan)
+                extra = Criterion(id="AC-09", text="Every document is approved.", measure="documents_approved",
+                                  stages=(), level=None, source=d.criteria[0].source)
+                d = dataclasses.replace(d, criteria=(*d.criteria, extra))
+            docs.append(d)
+        return build_binder(Model.of(docs), (), approval_check=check)  # type: ignore[arg-type]
+
+    def oq_state(binder) -> tuple[bool, str, str]:  # type: ignore[no-untyped-def]
+        deliverable = next(d for d in binder.vsr.deliverables if d.reference.startswith("VG-OQ "))
+        ac01 = next(c for c in binder.vsr.criteria if c.measure == "documents_approved")
+        return deliverable.done, deliverable.state, ac01.detail
+
+    ours = lambda a: verify_approval(a, signatories)  # noqa: E731
+    done, state, detail = oq_state(binder_with(signed, ours))
+    assert done and state.startswith("approved by signature: ") and "VG-OQ" not in detail
+
+    done, state, detail = oq_state(binder_with(signed, None))
+    assert not done and state == "in-review" and "VG-OQ (in-review)" in detail
+
+    others = load_signatories(other_keys.signatories)
+    done, _, detail = oq_state(binder_with(signed, lambda a: verify_approval(a, others)))
+    assert not done and "VG-OQ (in-review)" in detail
+
+    changed = dataclasses.replace(signed, title=signed.title + " (edited)")
+    assert fingerprint(changed) != fingerprint(signed)
+    done, _, detail = oq_state(binder_with(changed, ours))
+    assert not done and "VG-OQ (in-review)" in detail
