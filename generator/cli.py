@@ -40,7 +40,13 @@ def _cmd_check(args: argparse.Namespace) -> int:
         sys.stdout.write(list_rules_text())
         return EXIT_OK
     root = Path(args.path)
-    result = run_check(root, approvals=lambda: _approval_verifier(root), others=_check_profiles)
+    def approvals() -> Callable[[Approval], str | None]:
+        # imported only when some document carries approvals: cryptography is slow to import
+        from generator.esign.approve import approval_verifier
+
+        return approval_verifier(root)
+
+    result = run_check(root, approvals=approvals, others=_check_profiles)
     out = format_json(result) if args.format == "json" else format_text(result)
     sys.stdout.write(out)
     return EXIT_NOT_OK if result.has_errors_or_warnings else EXIT_OK
@@ -62,13 +68,6 @@ def _check_profiles(root: Path) -> tuple[list[Path], list[Finding]]:
             findings.append(Finding(code="TGT001", source=problem.source, message=problem.message,
                                     expected=problem.expected, fix=problem.fix))
     return files, findings
-
-
-def _approval_verifier(root: Path) -> Callable[[Approval], str | None]:
-    """Verify approvals against the repository's signatories (requirements/signatories.yaml)."""
-    from generator.esign.approve import approval_verifier
-
-    return approval_verifier(root)
 
 
 def _cmd_trace(args: argparse.Namespace) -> int:

@@ -44,7 +44,7 @@ from generator.model import (
     Sop,
     TestCase,
     Urs,
-    fingerprint,
+    current_approvals,
 )
 from generator.model.run import CaseResult, Outcome
 
@@ -323,11 +323,9 @@ def _approval_state(document: Document, check: Callable[[Approval], str | None] 
     approval (meaning "approved") of exactly its current content whose signature and signer hold."""
     if document.status == "approved":
         return True, "approved"
-    if check is not None:
-        current = fingerprint(document)
-        for a in document.approvals:
-            if a.meaning == "approved" and a.fingerprint == current and check(a) is None:
-                return True, f"approved by signature: {a.name}, {a.time}"
+    signed = current_approvals(document, check, "approved") if check is not None else []
+    if signed:
+        return True, f"approved by signature: {signed[0].name}, {signed[0].time}"
     return False, document.status
 
 

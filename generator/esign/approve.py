@@ -26,7 +26,7 @@ from generator.errors import ContentError, ValgenError
 from generator.esign.identity import Lockout, PassphraseSource, PrivateKey, SigningRefused, unlock_credential
 from generator.esign.sign import _refuse_signer
 from generator.esign.signatories import MEANINGS, Signatories, Signer, format_time, now_utc, parse_time
-from generator.model import Approval, Document, canonical_json, fingerprint
+from generator.model import Approval, Document, canonical_json, current_approvals, fingerprint
 
 __all__ = ["APPROVAL_FORMAT", "approval_statement", "approval_verifier", "approve_document",
            "document_approval_problems", "insert_approval", "sign_statement", "valid_approvals", "verify_approval"]
@@ -129,10 +129,7 @@ def document_approval_problems(document: Document, signatories: Signatories) -> 
 def valid_approvals(document: Document, signatories: Signatories, meaning: str | None = None) -> list[Approval]:
     """The approvals of exactly this version of `document` whose signature and signer hold (optionally of one
     meaning): what makes a protocol run formal evidence (DESIGN: approved before execution)."""
-    current = fingerprint(document)
-    return [a for a in document.approvals
-            if a.fingerprint == current and (meaning is None or a.meaning == meaning)
-            and verify_approval(a, signatories) is None]
+    return current_approvals(document, lambda a: verify_approval(a, signatories), meaning)
 
 
 def _load_document(path: Path) -> Document:

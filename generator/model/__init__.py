@@ -12,7 +12,7 @@ import functools
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -42,6 +42,7 @@ __all__ = [
     "Urs",
     "canonical_json",
     "classify_risk",
+    "current_approvals",
     "fingerprint",
     "kind_of_id",
 ]
@@ -430,6 +431,15 @@ def canonical_json(value: Any) -> bytes:
 def fingerprint(node: Item | Document) -> str:
     """SHA-256 of a node's normalized content, as ``sha256:<hex>``."""
     return "sha256:" + hashlib.sha256(canonical_json(node.content())).hexdigest()
+
+
+def current_approvals(document: Document, verify: Callable[[Approval], str | None],
+                      meaning: str | None = None) -> list[Approval]:
+    """The approvals of exactly this version of `document` (optionally of one meaning) that `verify` accepts
+    (it returns the problem with an approval's signature and signer, or None when they hold)."""
+    current = fingerprint(document)
+    return [a for a in document.approvals
+            if a.fingerprint == current and (meaning is None or a.meaning == meaning) and verify(a) is None]
 
 
 @dataclass(frozen=True, slots=True)

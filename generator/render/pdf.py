@@ -184,15 +184,13 @@ def matrix_by_urs(binder: Binder) -> list[dict[str, Any]]:
     for r in binder.matrix:
         key = r.urs if r.urs is not None else f"clause:{r.clause}"
         if key not in rows:
-            counts: dict[str, int] = {}
             grouped: dict[str, list[str]] = {}
             for cid, outcome in r.cases:
-                counts[outcome.value] = counts.get(outcome.value, 0) + 1
                 grouped.setdefault(outcome.value, []).append(cid)
             rows[key] = {
                 "clauses": [], "urs": r.urs, "urs_title": r.urs_title, "excluded": bool(r.clause_excluded),
                 "fs": r.fs, "ds": r.ds, "sops": r.sops, "risks": r.risks, "cases": r.cases, "result": r.result,
-                "summary": ", ".join(f"{n} {k}" for k, n in sorted(counts.items())),
+                "summary": ", ".join(f"{len(ids)} {k}" for k, ids in sorted(grouped.items())),
                 # the cases grouped by latest result, problems first, so a failure stands out in the row
                 "groups": [{"outcome": k, "cases": grouped[k]} for k in GROUP_ORDER if k in grouped],
                 "deviations": r.deviations, "evidence": len(r.evidence),
@@ -308,7 +306,7 @@ def render_pdf(
     jobs: int | None = None,
     progress: ProgressFn | None = None,
     single_pass: bool = False,
-    side_jobs: Sequence[Callable[[], None]] = (),
+    side_jobs: Sequence[Callable[[], object]] = (),
 ) -> PdfResult:
     """Render the binder to `out_path` (PDF/A-3b). `single_pass` lays out everything in one
     WeasyPrint document in this process (the benchmark's baseline), with the same assembly.
@@ -403,35 +401,34 @@ class _Job:
     parts: list[Part]
     common: dict[str, Any]
     sig_ids: tuple[str, ...]
-    side: tuple[Callable[[], None], ...]
+    side: tuple[Callable[[], object], ...]
     head_foot: HeadFoot
 
 
 _JOB: _Job | None = None
 
 
+def _job() -> _Job:
+    """The job a worker inherited (only missing if a worker were not forked from render_pdf)."""
+    if _JOB is None:
+        raise ValgenError("layout worker started without a job", fix="report this as a bug")
+    return _JOB
+
+
 def _layout_job(index: int) -> PartOutput:
     """Worker: render one part's HTML from the inherited job and lay it out."""
-    job = _JOB
-    if job is None:  # only reachable if a worker were not forked from render_pdf
-        raise ValgenError("layout worker started without a job", fix="report this as a bug")
+    job = _job()
     part = job.parts[index]
     html = render_part_html(job.env, job.binder, part, job.common)
     return render_part(html, job.sig_ids if part.kind == "signatures" else ())
 
 
 def _sample_job() -> PartOutput:
-    job = _JOB
-    if job is None:
-        raise ValgenError("sample job started without a job", fix="report this as a bug")
-    return _sample(job.head_foot)
+    return _sample(_job().head_foot)
 
 
 def _side_job(index: int) -> None:
-    job = _JOB
-    if job is None:
-        raise ValgenError("side job started without a job", fix="report this as a bug")
-    job.side[index]()
+    _job().side[index]()
 
 
 def _as_completed(futures: dict[Future[Any], int]) -> Any:

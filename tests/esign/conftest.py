@@ -42,6 +42,16 @@ def signatories(demo_keys: DemoKeys) -> Signatories:
     return load_signatories(demo_keys.signatories)
 
 
+def revoked_people(folder: Path, demo_keys: DemoKeys, revoked_at: str, reason: str) -> Signatories:
+    """The demo signatories in `folder` with demo-author revoked at `revoked_at` (rewritten on each call)."""
+    folder.mkdir(exist_ok=True)
+    shutil.copy(demo_keys.signatories, folder / "signatories.yaml")
+    (folder / "revocations.yaml").write_text(
+        "format: valgen-revocations/1\nrevocations:\n  - signer: demo-author\n"
+        f"    revoked_at: \"{revoked_at}\"\n    reason: {reason}\n")
+    return load_signatories(folder / "signatories.yaml")
+
+
 def env_source(passphrase: str) -> PassphraseSource:
     return PassphraseSource("environment variable VALGEN_SIGNING_PASSPHRASE (unattended run)", lambda: passphrase,
                             False)

@@ -19,7 +19,7 @@ from generator.targets.deployment import Deployment
 from generator.targets.moto import MotoServer, MotoTarget, deploy_moto
 from generator.targets.profile import load_profile
 
-from .conftest import SignFn, env_source
+from .conftest import SignFn, env_source, revoked_people
 from .tamper import change_page_content
 
 REPO = Path(__file__).resolve().parents[2]
@@ -118,17 +118,10 @@ def test_a_revocation_before_registration_makes_an_earlier_claimed_time_unconfir
     from datetime import UTC, datetime
 
     from generator.esign.fixture import build_test_binder
-    from generator.esign.signatories import load_signatories
 
     binder = build_test_binder(tmp_path / "binder.pdf")
     sign(binder, "demo-author", "authored", now=datetime(2026, 11, 1, 8, 0, tzinfo=UTC))
-    folder = tmp_path / "people"
-    folder.mkdir()
-    shutil.copy(demo_keys.signatories, folder / "signatories.yaml")
-    (folder / "revocations.yaml").write_text(
-        "format: valgen-revocations/1\nrevocations:\n  - signer: demo-author\n"
-        "    revoked_at: \"2026-11-02T00:00:00Z\"\n    reason: left the company\n")
-    people = load_signatories(folder / "signatories.yaml")
+    people = revoked_people(tmp_path / "people", demo_keys, "2026-11-02T00:00:00Z", "left the company")
     assert verify_binder(binder, people, None).ok  # offline, the claimed time predates the revocation
     publish_binder(client, binder, people, package="signed/vg-binder-d")
     report = verify_published(client, "signed/vg-binder-d", None, people, None)

@@ -19,7 +19,7 @@ from generator.esign.keys import DemoKeys
 from generator.esign.sign import event_path
 from generator.esign.signatories import Signatories, load_signatories
 
-from .conftest import SignFn
+from .conftest import SignFn, revoked_people
 
 
 @pytest.fixture
@@ -162,13 +162,7 @@ def test_a_binder_concluding_release_can_be_released_in_the_approvers_field(tmp_
 
 
 def test_revoked_signer_is_refused(tmp_path: Path, sign: SignFn, demo_keys: DemoKeys, binder: Path) -> None:
-    folder = tmp_path / "people"
-    folder.mkdir()
-    shutil.copy(demo_keys.signatories, folder / "signatories.yaml")
-    (folder / "revocations.yaml").write_text(
-        "format: valgen-revocations/1\nrevocations:\n  - signer: demo-author\n"
-        "    revoked_at: \"2026-01-02T00:00:00Z\"\n    reason: token reported lost\n")
-    people = load_signatories(folder / "signatories.yaml")
+    people = revoked_people(tmp_path / "people", demo_keys, "2026-01-02T00:00:00Z", "token reported lost")
     with pytest.raises(SigningRefused, match=r"signer 'demo-author' was revoked at 2026-01-02T00:00:00Z "
                                              r"\(token reported lost\); revoked credentials cannot sign"):
         sign(binder, "demo-author", "authored", people=people)

@@ -18,7 +18,7 @@ from generator.esign.sign import _pades_sign
 from generator.esign.signatories import Signatories, load_signatories
 from generator.esign.verify import BinderReport, verify_binder, verify_bytes
 
-from .conftest import ORDER, SignFn, env_source
+from .conftest import ORDER, SignFn, env_source, revoked_people
 from .tamper import (
     change_form_field,
     change_page_content,
@@ -156,19 +156,12 @@ def test_signer_revoked_before_signing(tmp_path: Path, sign: SignFn, demo_keys: 
     signed_at = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
     sign(binder, "demo-author", "authored", now=signed_at)
     folder = tmp_path / "people"
-    folder.mkdir()
-    shutil.copy(demo_keys.signatories, folder / "signatories.yaml")
-    (folder / "revocations.yaml").write_text(
-        "format: valgen-revocations/1\nrevocations:\n  - signer: demo-author\n"
-        "    revoked_at: \"2026-11-09T00:00:00Z\"\n    reason: token reported lost\n")
-    report = verify_binder(binder, load_signatories(folder / "signatories.yaml"), None)
+    report = verify_binder(binder, revoked_people(folder, demo_keys, "2026-11-09T00:00:00Z", "token reported lost"), None)
     assert ("signer 'demo-author' was revoked at 2026-11-09T00:00:00Z (token reported lost), before this signature "
             "at 2026-11-10T12:00:00Z") in problems(report)
     # revoked after signing: the signature made before stays valid
-    (folder / "revocations.yaml").write_text(
-        "format: valgen-revocations/1\nrevocations:\n  - signer: demo-author\n"
-        "    revoked_at: \"2026-11-11T00:00:00Z\"\n    reason: left the company\n")
-    assert verify_binder(binder, load_signatories(folder / "signatories.yaml"), None).signatures[0].problems == []
+    later = revoked_people(folder, demo_keys, "2026-11-11T00:00:00Z", "left the company")
+    assert verify_binder(binder, later, None).signatures[0].problems == []
 
 
 def test_certificate_outside_the_trust_root(tmp_path: Path, sign: SignFn, other_keys: DemoKeys,
