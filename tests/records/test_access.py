@@ -58,7 +58,7 @@ def test_access_events_keep_only_the_package_and_its_manifests() -> None:
     with Stubber(sts) as stub, Stubber(persona_sts) as pstub, Stubber(s3) as s3stub:
         stub.add_response("assume_role", {"Credentials": {
             "AccessKeyId": "ASIAPERSONA000000", "SecretAccessKey": "s", "SessionToken": "t",
-            "Expiration": NOW + dt.timedelta(days=1)}}, {"RoleArn": ANY, "RoleSessionName": "valgen-auditor"})
+            "Expiration": dt.datetime.now(dt.UTC) + dt.timedelta(days=1)}}, {"RoleArn": ANY, "RoleSessionName": "valgen-auditor"})
         pstub.add_response("get_caller_identity", {"UserId": "AROA", "Account": "111122223333",
                                                    "Arn": "arn:aws:sts::111122223333:assumed-role/a/b"})
         s3stub.add_response("list_object_versions", {"Versions": [{
