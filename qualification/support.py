@@ -155,8 +155,9 @@ def ngs_package(folder: Any, run_id: str, revision: int = 1) -> Any:
 
 
 def package_name(target: Any, label: str) -> str:
-    """ngs/run-<label>-<random>: unique per case and run (the workflow's handle pattern)."""
-    return f"ngs/run-{label}-{uuid.uuid4().hex[:10]}"
+    """<test package prefix><label>-<random> (ngs/run-valgenq-pq001-… by default): unique per case and run, a
+    name the ngs-run workflow accepts, and under the prefix the write guard allows (generator.targets.base)."""
+    return f"{target.profile.test_packages}{label}-{uuid.uuid4().hex[:10]}"
 
 
 class TestSigners:

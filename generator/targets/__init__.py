@@ -38,7 +38,9 @@ setting back from a live target, for IQ (as the read-only ``reader`` identity;
 truthfully, with the reason). The capability table is
 `generator.targets.capabilities`: ``capabilities(kind)[name] -> Capability(name,
 present, reason)``, ``missing(kind, required)``. The aws target (generator.targets.aws) only
-reads configuration and writes test objects under the profile's ``test_prefix``.
+reads configuration and writes its test objects: keys under the profile's ``test_prefix``
+and packages named under its ``test_packages`` (`Target.check_write`; a qualification
+session guards a moto target the same way).
 """
 
 from __future__ import annotations

@@ -4,9 +4,10 @@ Credentials come from the standard boto3 chain or the named profile a persona
 names; a persona with a ``role_arn`` assumes that role (sts:AssumeRole, one hop,
 session name ``valgen-<persona>``). The target never changes account or bucket
 configuration: it creates no client for a configuration-changing call, and every
-object write the engine makes is checked by `AwsTarget.check_write`, which
-allows only keys under the profile's ``test_prefix`` (plus the Quilt manifest and
-signature keys of packages named under that prefix).
+object write the engine makes is checked by `Target.check_write`, which allows
+only the qualification's test objects: keys under the profile's ``test_prefix``,
+packages named under its ``test_packages`` prefix, their manifests, revision
+pointers and signature events (`generator.targets.base.allowed_write`).
 
 API calls this module makes itself: sts:AssumeRole (per persona with role_arn),
 sts:GetCallerIdentity (account check). Every call the engine makes on an aws
@@ -20,27 +21,10 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from generator.errors import ValgenError
-from generator.targets.base import Target, make_session
+from generator.targets.base import Target, allowed_write, make_session
 from generator.targets.profile import PERSONAS, READER, PersonaAuth, TargetProfile
 
 __all__ = ["AwsTarget", "allowed_write"]
-
-
-def allowed_write(test_prefix: str, key: str) -> bool:
-    """Whether the engine may write `key` in the compliance bucket of an aws target.
-
-    Allowed: the test prefix itself; the Quilt manifest of a package named under the test prefix
-    (``.quilt/packages/<top hash>`` is content-addressed, ``.quilt/named_packages/<prefix>...``);
-    and signature events of such packages (``signatures/<prefix>...``).
-    """
-    if ".." in key.split("/"):
-        return False
-    return (
-        key.startswith(test_prefix)
-        or key.startswith(".quilt/named_packages/" + test_prefix)
-        or key.startswith("signatures/" + test_prefix)
-        or (key.startswith(".quilt/packages/") and key.count("/") == 2)
-    )
 
 
 class _Resources(Mapping[str, str]):
@@ -78,6 +62,7 @@ class AwsTarget(Target):
         self._account: str | None = profile.account
         names = dict(profile.resource_names())
         self._names = names
+        self.guard_writes()  # never lifted: on aws the qualification touches nothing but its test objects
 
     @property
     def account(self) -> str:
@@ -159,11 +144,3 @@ class AwsTarget(Target):
             return self._session_factory(creds)
         return make_session(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"],
                             region=self.primary_region)
-
-    def check_write(self, key: str) -> None:
-        """Refuse any object write outside the qualification's own test objects (never touch records)."""
-        if not allowed_write(self.profile.test_prefix, key):
-            raise ValgenError(
-                f"refusing to write '{key}' on aws target '{self.name}': only keys under the test prefix "
-                f"'{self.profile.test_prefix}' may be written",
-                fix=f"name test packages '{self.profile.test_prefix.rstrip('/')}/<name>'")

@@ -20,10 +20,29 @@ from generator.model.run import TargetIdentity
 from generator.targets.capabilities import Capability, capabilities
 from generator.targets.profile import PERSONAS, READER, TargetProfile
 
-__all__ = ["REPLICA_RESOURCES", "Target", "make_session"]
+__all__ = ["REPLICA_RESOURCES", "Target", "allowed_write", "make_session"]
 
 # Resources that live in the replica region; every other regional resource lives in the primary region.
 REPLICA_RESOURCES = frozenset({"replica_bucket", "replica_kms_key"})
+
+
+def allowed_write(key: str, *, test_prefix: str, test_packages: str) -> bool:
+    """Whether the qualification may write `key` in the compliance bucket of a guarded target.
+
+    Allowed: scratch objects under the test prefix (``valgen-qualification/…``); the objects of test packages,
+    named under the test package prefix (``ngs/run-valgenq-…``: a name the bucket's workflow accepts and no
+    real package carries); their revision pointers (``.quilt/named_packages/<test package>…``); manifests
+    (``.quilt/packages/<top hash>``, content-addressed: a manifest names only what was pushed); and signature
+    events of test packages or scratch objects (``signatures/<test package>…``, ``signatures/<test prefix>…``).
+    """
+    if ".." in key.split("/"):
+        return False
+    return (
+        key.startswith((test_prefix, test_packages))
+        or key.startswith(".quilt/named_packages/" + test_packages)
+        or key.startswith(("signatures/" + test_packages, "signatures/" + test_prefix))
+        or (key.startswith(".quilt/packages/") and key.count("/") == 2)
+    )
 
 
 _loader_lock = threading.Lock()
@@ -86,6 +105,10 @@ class Target(abc.ABC):
     def __init__(self) -> None:
         self._clients: dict[tuple[str, str, str], Any] = {}
         self._lock = threading.Lock()
+        # Writes limited to the qualification's own test objects: always on aws; on moto for a qualification
+        # session (generator.qualify.session_target), so the embedded run proves every write it makes
+        # would pass on aws.
+        self.writes_guarded = False
 
     @property
     def account(self) -> str:
@@ -162,9 +185,21 @@ class Target(abc.ABC):
             endpoint_fixes(client, service)
         return client
 
+    def guard_writes(self) -> None:
+        """From now on, refuse any write outside the qualification's own test objects (see `allowed_write`)."""
+        self.writes_guarded = True
+
     def check_write(self, key: str) -> None:
-        """Raise ValgenError if the engine may not write `key` to the compliance bucket (aws: test prefix only)."""
-        return None
+        """Raise ValgenError if the engine may not write `key` to the compliance bucket (when writes are guarded)."""
+        profile = self.profile
+        if self.writes_guarded and not allowed_write(key, test_prefix=profile.test_prefix,
+                                                     test_packages=profile.test_packages):
+            raise ValgenError(
+                f"refusing to write '{key}' on {self.kind} target '{profile.name}': the qualification writes only "
+                f"its test objects (keys under '{profile.test_prefix}', test packages named "
+                f"'{profile.test_packages}…')",
+                fix=f"name test packages '{profile.test_packages}<name>' and scratch objects "
+                    f"'{profile.test_prefix}<key>' (profile keys test_packages and test_prefix)")
 
     def identity(self) -> TargetIdentity:
         """The target identity a run record states."""

@@ -12,7 +12,9 @@ Format (keys in ``snake_case``; see ``qualification/targets/moto.yaml``)::
     replica_region: us-west-2
     endpoint: http://...            # optional (aws: a VPC or FIPS endpoint; moto: ignored)
     account: "123456789012"         # optional; aws: checked against the caller's account
-    test_prefix: valgen-qualification/   # aws: the only key prefix the qualification writes under
+    test_prefix: valgen-qualification/   # the only key prefix the qualification writes scratch objects under
+    test_packages: ngs/run-valgenq-      # the prefix of its test packages' names: one the workflow accepts
+                                         # and no real package name starts with
     buckets: {compliance: ..., replica: ..., trail: ...}
     resources: {kms_key: ..., replica_kms_key: ..., trail: ..., config_recorder: ...,
                 backup_vault: ..., backup_plan: ..., registrar_role: ..., signer_role: ...,
@@ -70,12 +72,17 @@ RESOURCE_KEYS = (
     "admin_role",
 )
 _TOP_KEYS = ("name", "kind", "primary_region", "replica_region", "endpoint", "account", "test_prefix",
-             "buckets", "resources", "personas", "description")
+             "test_packages", "buckets", "resources", "personas", "description")
 _PERSONA_KEYS = ("role_arn", "profile", "external_id")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_TEST_PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-/]*/$")
+# A Quilt package name is '<namespace>/<name>' of letters, digits, '_' and '-'; the prefix is its start.
+_TEST_PACKAGES = re.compile(r"^[A-Za-z0-9_-]+/[A-Za-z0-9_-]*$")
+DEFAULT_TEST_PREFIX = "valgen-qualification/"
+DEFAULT_TEST_PACKAGES = "ngs/run-valgenq-"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,7 +107,8 @@ class TargetProfile:
     personas: Mapping[str, PersonaAuth] = field(default_factory=dict)
     endpoint: str | None = None
     account: str | None = None
-    test_prefix: str = "valgen-qualification/"
+    test_prefix: str = DEFAULT_TEST_PREFIX
+    test_packages: str = DEFAULT_TEST_PACKAGES
     source: Source | None = None
 
     def resource_names(self) -> dict[str, str]:
@@ -223,13 +231,25 @@ def profile_from_mapping(data: Any, path: Path) -> TargetProfile:
                     pattern=re.compile(r"^https?://[^\s/]+(/.*)?$"), expected="a URL such as https://s3.example")
     account = text(data, "account", "the profile", required=False, pattern=re.compile(r"^\d{12}$"),
                    expected="a 12-digit account ID, quoted")
-    test_prefix = text(data, "test_prefix", "the profile", required=kind == "aws",
-                       pattern=re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-/]*/$"),
+    test_prefix = text(data, "test_prefix", "the profile", required=kind == "aws", pattern=_TEST_PREFIX,
                        expected="a key prefix ending in '/', such as 'valgen-qualification/'")
     if test_prefix is not None and test_prefix.startswith((".quilt/", "signatures/")):
         problem(_where(data, "test_prefix", path), f"the test prefix '{test_prefix}' overlaps the records",
                 "a prefix of its own", "choose a prefix such as 'valgen-qualification/'")
         test_prefix = None
+    # The qualification's test packages are registered through the bucket's workflow like any record, so
+    # their names must match a workflow's name pattern; the guard lets the qualification write nothing else.
+    test_packages = text(data, "test_packages", "the profile", required=kind == "aws", pattern=_TEST_PACKAGES,
+                         expected="the start of a package name the workflow accepts, such as 'ngs/run-valgenq-'")
+    if test_packages is not None and test_packages.startswith("signatures/"):
+        problem(_where(data, "test_packages", path), f"the test package prefix '{test_packages}' overlaps the "
+                "signature events", "a package name prefix of its own", "choose a prefix such as 'ngs/run-valgenq-'")
+        test_packages = None
+    elif test_packages is not None and test_packages.endswith("/"):
+        problem(_where(data, "test_packages", path), f"the test package prefix '{test_packages}' is a whole "
+                "namespace: every package in it could be written", "a prefix that only test packages' names start "
+                "with", f"add a marker after the '/', such as '{test_packages}valgenq-'")
+        test_packages = None
 
     def section(key: str, allowed: tuple[str, ...], value_pattern: re.Pattern[str] | None,
                 expected: str) -> dict[str, str]:
@@ -303,7 +323,8 @@ def profile_from_mapping(data: Any, path: Path) -> TargetProfile:
         personas=personas,
         endpoint=endpoint,
         account=account,
-        test_prefix=test_prefix or "valgen-qualification/",
+        test_prefix=test_prefix or DEFAULT_TEST_PREFIX,
+        test_packages=test_packages or DEFAULT_TEST_PACKAGES,
         source=_where(data, None, path),
     )
 
@@ -363,7 +384,8 @@ def profile_schema() -> dict[str, Any]:
             "replica_region": {"type": "string", "pattern": _REGION.pattern},
             "endpoint": {"type": "string", "pattern": r"^https?://"},
             "account": {"type": "string", "pattern": r"^\d{12}$"},
-            "test_prefix": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.\-/]*/$"},
+            "test_prefix": {"type": "string", "pattern": _TEST_PREFIX.pattern},
+            "test_packages": {"type": "string", "pattern": _TEST_PACKAGES.pattern},
             "buckets": {"type": "object", "additionalProperties": False, "required": list(BUCKET_KEYS),
                         "properties": {k: {"type": "string", "pattern": _BUCKET.pattern} for k in BUCKET_KEYS}},
             "resources": {"type": "object", "additionalProperties": False, "required": list(RESOURCE_KEYS),

@@ -117,6 +117,27 @@ def test_workflow_refuses_incomplete_metadata(records: RecordsClient, tmp_path: 
     assert "ngs/run-002" not in records.packages()
 
 
+def test_guarded_target_writes_only_test_packages(records: RecordsClient, three_revisions: list[Any], tmp_path: Path,
+                                                 make_event: Callable[..., dict[str, Any]]) -> None:
+    """What a qualification session does on moto (and the aws target always): test packages register and
+    are signed; a real package name is refused before any call is made, so nothing of it is written."""
+    target = records.target
+    name = target.profile.test_packages + "guard-1"
+    target.guard_writes()
+    try:
+        revision = records.register(_package(tmp_path / "ok", 1), name, message="m", metadata=META, workflow="ngs-run")
+        records.write_signature(make_event(name, revision.top_hash))
+        assert [r.top_hash for r in records.revisions(name)] == [revision.top_hash]
+        with pytest.raises(ValgenError, match="refusing to write 'ngs/run-004/' on moto target 'moto'"):
+            records.register(_package(tmp_path / "real", 1), "ngs/run-004", message="m", metadata=META,
+                             workflow="ngs-run")
+        with pytest.raises(ValgenError, match="refusing to write 'signatures/ngs/run-001/"):
+            records.write_signature(make_event("ngs/run-001", three_revisions[0].top_hash))
+    finally:
+        target.writes_guarded = False
+    assert "ngs/run-004" not in records.packages()
+
+
 def test_auditor_cannot_register(records: RecordsClient, tmp_path: Path) -> None:
     folder = _package(tmp_path / "aud", 1)
     with pytest.raises(Exception, match=r"AccessDenied|Access Denied"):

@@ -117,17 +117,26 @@ def test_role_that_cannot_be_assumed_is_a_clear_error() -> None:
     assert info.value.fix is not None and "trust policy" in info.value.fix
 
 
-def test_writes_only_under_the_test_prefix() -> None:
+def test_writes_only_the_qualification_test_objects() -> None:
     target = AwsTarget(PROFILE, session_factory=lambda _a: _Session({}))
-    target.check_write("valgen-qualification/pkg/file.txt")
-    target.check_write(".quilt/named_packages/valgen-qualification/pkg/1700000000")
-    target.check_write(".quilt/packages/" + "a" * 64)
-    target.check_write("signatures/valgen-qualification/pkg/" + "a" * 64 + "/x.json")
-    for forbidden in ("ngs/run-001/file.fastq", ".quilt/workflows/config.yml", "signatures/ngs/run-001/x.json",
-                      ".quilt/named_packages/ngs/run-001/latest", "valgen-qualification/../ngs/x"):
-        with pytest.raises(ValgenError, match="refusing to write"):
+    assert target.writes_guarded
+    hash64 = "a" * 64
+    for allowed in ("valgen-qualification/oq001-1a2b/object.txt",                 # scratch objects
+                    "ngs/run-valgenq-pq001-1a2b/", "ngs/run-valgenq-pq001-1a2b/fastq/S1.fastq.gz",  # test packages
+                    ".quilt/named_packages/ngs/run-valgenq-pq001-1a2b/1700000000",
+                    ".quilt/packages/" + hash64,
+                    f"signatures/ngs/run-valgenq-pq001-1a2b/{hash64}/20261128T090000Z-s.json",
+                    "signatures/valgen-qualification/oq040-1a2b/event.json"):
+        target.check_write(allowed)
+    for forbidden in ("ngs/run-001/file.fastq", "ngs/run-001/", ".quilt/workflows/config.yml",
+                      "signatures/ngs/run-001/x.json", ".quilt/named_packages/ngs/run-001/latest",
+                      ".quilt/named_packages/valgen-qualification/pkg/latest", "valgen-qualification/../ngs/x",
+                      "ngs/run-valgenq-x/../run-001/samples.csv", "signed/vg-binder/binder.pdf"):
+        with pytest.raises(ValgenError, match="refusing to write") as info:
             target.check_write(forbidden)
-    assert not allowed_write("valgen-qualification/", ".quilt/packages/sub/key")
+        assert "test packages named 'ngs/run-valgenq-…'" in info.value.message
+    assert not allowed_write(".quilt/packages/sub/key", test_prefix="valgen-qualification/",
+                             test_packages="ngs/run-valgenq-")
 
 
 def test_aws_has_every_capability_and_moto_names_its_reasons() -> None:

@@ -19,6 +19,7 @@ def test_shipped_profiles_load() -> None:
                                           "backup_plan", "admin_role"}
     aws = load_profile(REPO / "qualification" / "targets" / "aws-example.yaml")
     assert aws.kind == "aws" and aws.test_prefix == "valgen-qualification/"
+    assert aws.test_packages == moto.test_packages == "ngs/run-valgenq-"
     assert aws.personas["auditor"].role_arn == "arn:aws:iam::111122223333:role/records-auditor"
     assert find_profile("moto", REPO).name == "moto"
 
@@ -57,7 +58,23 @@ test_prefix: valgen/
     assert f"{path}:13:23: error[TARGET001] persona 'auditor': 'role_arn' is 'not-an-arn'" in text
     assert "'resources': missing 'replica_kms_key'" in text
     assert "aws profile: persona 'signer' is not configured" in text
+    assert "the profile: missing 'test_packages'" in text  # required on aws, like test_prefix
     assert text.count("  fix: ") == text.count("error[TARGET001]") == text.count("  expected: ")
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("ngs/", "the test package prefix 'ngs/' is a whole namespace: every package in it could be written"),
+    ("signatures/x", "the test package prefix 'signatures/x' overlaps the signature events"),
+    ("ngs/run.x", "'test_packages' is 'ngs/run.x', which is not valid"),
+    ("run-", "'test_packages' is 'run-', which is not valid"),
+])
+def test_test_package_prefix_must_name_only_test_packages(tmp_path: Path, value: str, message: str) -> None:
+    text = (REPO / "qualification" / "targets" / "aws-example.yaml").read_text()
+    text = text.replace("test_packages: ngs/run-valgenq-", f"test_packages: {value}")
+    with pytest.raises(ProfileError) as info:
+        load_profile(_write(tmp_path, text))
+    rendered = info.value.render()
+    assert message in rendered and ":14:16: error[TARGET001]" in rendered, rendered
 
 
 def test_yaml_syntax_error_names_the_place(tmp_path: Path) -> None:
