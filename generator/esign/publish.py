@@ -299,6 +299,7 @@ def verify_published(client: Any, package: str, revision: int | None, signatorie
                 f"{body.get('meaning')}, {str(body.get('time', '')).replace('T', ' ').replace('Z', ' UTC')}, "
                 f"lock {stored.lock_mode or 'none'} until {stored.retain_until or '-'}")
         report.record_events.append(line)
-        if problem is not None:
-            report.problems.append(problem)
+        for found in (problem, stored.clock_problem()):
+            if found is not None:
+                report.problems.append(found)
     return report

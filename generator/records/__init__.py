@@ -14,7 +14,7 @@ API summary (the qualification suites, `valgen inspect` and `valgen publish` use
     result = client.verify("ngs/run-001", 2)       # Verification: .ok, .failures() (names each object)
     client.write_signature(event)                  # event dict of specs/workflows/signature-event.schema.json,
                                                    # stored Object-Locked at signatures/<pkg>/<top hash>/...
-    client.signatures("ngs/run-001", rev.top_hash) # [SignatureEvent(body, key, version_id, writer_arn, lock...)]
+    client.signatures("ngs/run-001", rev.top_hash) # [SignatureEvent(body, key, version_id, writer_arn, lock..., stored)]; .clock_problem() (FS-029)
     client.packages()                              # every package name
 
     from generator.records import inspect_package, collect_export, write_pdf, write_csv

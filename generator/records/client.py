@@ -147,10 +147,36 @@ class SignatureEvent:
     writer_arn: str | None
     lock_mode: str | None
     retain_until: str | None
+    stored: str | None = None  # UTC Z: S3's LastModified of the event's version (the service clock)
 
     @property
     def top_hash(self) -> str:
         return str(self.body.get("top_hash", ""))
+
+    def clock_problem(self) -> str | None:
+        """FS-029: the event's stated time against the time S3 stored it; more than CLOCK_TOLERANCE_S apart
+        means the signing host's clock was off (or the time was not the signing's), so it is flagged."""
+        stated = _parse_z(str(self.body.get("time", "")))
+        stored = _parse_z(self.stored or "")
+        if stated is None or stored is None:
+            return None
+        gap = abs((stored - stated).total_seconds())
+        if gap <= CLOCK_TOLERANCE_S:
+            return None
+        return (f"signature event {self.key}: its time {self.body.get('time')} is {gap:.0f} s from the time S3 "
+                f"stored it ({self.stored}), more than {CLOCK_TOLERANCE_S} s (FS-029): the signing host's clock "
+                "was not in sync, so the stated time cannot be relied on")
+
+
+CLOCK_TOLERANCE_S = 300  # FS-029: signing hosts keep UTC within this of the AWS service clock
+
+
+def _parse_z(text: str) -> datetime | None:
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00")) if text.endswith("Z") else None
+    except ValueError:
+        return None
+    return when.astimezone(UTC) if when is not None and when.tzinfo is not None else None
 
 
 def hash_stream(chunks: Iterator[bytes], hash_type: str, size: int) -> str:
@@ -520,8 +546,10 @@ class RecordsClient:
         obj = s3.get_object(**args)
         body = json.loads(obj["Body"].read())
         until = obj.get("ObjectLockRetainUntilDate")
+        stored = obj.get("LastModified")
         return SignatureEvent(body, key, obj.get("VersionId"), obj.get("Metadata", {}).get("writer-arn"),
-                              obj.get("ObjectLockMode"), utc_z(until) if until else None)
+                              obj.get("ObjectLockMode"), utc_z(until) if until else None,
+                              utc_z(stored) if stored else None)
 
     def signatures(self, name: str, top_hash: str | None = None) -> list[SignatureEvent]:
         """Every signature event of `name` (of one revision if `top_hash` is given), oldest first."""

@@ -83,6 +83,7 @@ def inspect_package(client: RecordsClient, package: str, number: int | None = No
                  f"{s.body.get('meaning', '')} at {s.body.get('time', '')} UTC; event {s.key} "
                  f"written by {s.writer_arn or 'unknown'}, lock {s.lock_mode or 'none'} until {s.retain_until or '-'}"
                  for s in signatures]
+        lines += [f"CLOCK: {problem}" for s in signatures if (problem := s.clock_problem()) is not None]
     else:
         lines = ["no signature events for this revision"]
     answers.append(Answer(2, "Who signed it, when, and what did the signature mean?", "answered", tuple(lines)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -78,6 +79,24 @@ def test_publish_and_verify_from_s3(client: RecordsClient, signed_binder: Path, 
     assert len(report.record_events) == 1
     assert report.record_events[0].startswith("record signature: Quinn Approver (demo-qa), meaning approved, ")
     assert "lock COMPLIANCE" in report.record_events[0]
+
+
+def test_a_record_signature_off_the_service_clock_fails_remote_verify(
+        client: RecordsClient, signed_binder: Path, tmp_path: Path, signatories: Signatories,
+        demo_keys: DemoKeys) -> None:
+    """FS-029: the record signature claims a time 20 minutes before S3 stored it (a signing host whose clock is
+    off); remote verification flags it, so the published binder does not verify."""
+    from datetime import UTC, datetime, timedelta
+
+    binder = _build_dir(signed_binder, tmp_path)
+    publish_binder(client, binder, signatories, package="signed/vg-binder-skew", signer_id="demo-qa",
+                   key_file=demo_keys.keys["demo-qa"], source=env_source(demo_keys.passphrases["demo-qa"]),
+                   lockout=Lockout(tmp_path / "state"), now=datetime.now(UTC) - timedelta(minutes=20))
+    report = verify_published(client, "signed/vg-binder-skew", None, signatories, None)
+    assert not report.ok
+    # stated 20 minutes before signing; S3 stores it a moment later (seconds precision)
+    assert [p for p in report.problems if "more than 300 s (FS-029)" in p and re.search(r"is 120\d s from", p)], \
+        report.problems
 
 
 def test_a_binder_that_does_not_verify_is_not_published(client: RecordsClient, signed_binder: Path, tmp_path: Path,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 import shutil
@@ -191,15 +192,21 @@ def test_changed_byte_in_unlocked_deployment_fails_verify_naming_the_object(
 
 def test_inspection_answers_and_exports(records: RecordsClient, three_revisions: list[Any],
                                         make_event: Callable[..., dict[str, Any]], tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from generator.records.client import utc_z
+
     top_hash = three_revisions[2].top_hash
+    signed = utc_z(datetime.now(UTC))  # a signing host in sync with the service clock (FS-029)
     records.write_signature(make_event("ngs/run-001", top_hash, signer_id="r.reviewer", printed_name="Rae Reviewer",
-                                       meaning="reviewed", time="2026-11-28T05:10:00Z"))
+                                       meaning="reviewed", time=signed))
     result = inspect_package(records, "ngs/run-001", 3, export_dir=tmp_path / "out")
+    assert not any(line.startswith("CLOCK") for line in result.answers[1].lines)
     assert result.ok and [a.number for a in result.answers] == [1, 2, 3, 4]
     assert "has not changed since it was signed" in " ".join(result.answers[0].lines)
     assert any(line.startswith("Object Lock: 4 of 4 object versions (manifest and files) under COMPLIANCE")
                for line in result.answers[0].lines)
-    assert "Rae Reviewer (r.reviewer): reviewed at 2026-11-28T05:10:00Z UTC" in result.answers[1].lines[0]
+    assert f"Rae Reviewer (r.reviewer): reviewed at {signed} UTC" in result.answers[1].lines[0]
     assert result.answers[2].status == "not available on this target"
     assert "access logs" in result.answers[2].lines[0] or "who read an object" in result.answers[2].lines[0]
     pdf = tmp_path / "out" / "ngs_run-001-r3.pdf"
@@ -213,9 +220,30 @@ def test_inspection_answers_and_exports(records: RecordsClient, three_revisions:
     if shutil.which("pdftotext"):
         text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
         flat = "".join(text.split())  # table cells may wrap lines
-        for expected in ("Rae Reviewer", "reviewed", "2026-11-28T05:10:00Z", "Revision 3 of the run record",
+        for expected in ("Rae Reviewer", "reviewed", signed, "Revision 3 of the run record",
                          "samples.csv", "UNCHANGED", "not available on this target"):
             assert "".join(expected.split()) in flat, expected
+
+
+def test_signature_time_off_the_service_clock_is_flagged(records: RecordsClient, three_revisions: list[Any],
+                                                         make_event: Callable[..., dict[str, Any]]) -> None:
+    """FS-029: an event whose stated time is more than 300 s from the time S3 stored it is flagged."""
+    from datetime import UTC, datetime, timedelta
+
+    from generator.records.client import utc_z
+
+    top_hash = three_revisions[0].top_hash
+    skewed = utc_z(datetime.now(UTC) - timedelta(seconds=900))
+    records.write_signature(make_event("ngs/run-001", top_hash, signer_id="c.clock", time=skewed))
+    result = inspect_package(records, "ngs/run-001", 1)
+    flagged = [line for line in result.answers[1].lines if line.startswith("CLOCK: ")]
+    assert len(flagged) == 1 and f"its time {skewed} is 9" in flagged[0] and "more than 300 s (FS-029)" in flagged[0]
+    event = next(e for e in records.signatures("ngs/run-001", top_hash) if e.body["signer_id"] == "c.clock")
+    assert event.stored is not None and event.clock_problem() is not None
+    in_sync = dataclasses.replace(event, body={**event.body, "time": event.stored})
+    assert in_sync.clock_problem() is None
+    off_by_301 = utc_z(datetime.fromisoformat(event.stored.replace("Z", "+00:00")) + timedelta(seconds=301))
+    assert dataclasses.replace(event, body={**event.body, "time": off_by_301}).clock_problem() is not None
 
 
 def test_concurrent_registrations_are_all_kept(records: RecordsClient, tmp_path: Path) -> None:
