@@ -174,6 +174,7 @@ def signatories_text(ca_cert: x509.Certificate, people: list[tuple[DemoSigner, x
             f"    name: {person.name}\n",
             f"    title: {person.title}\n",
             f"    meanings: [{', '.join(person.meanings)}]\n",
+            "    status: active\n",
             f"    fingerprint: \"{cert_fingerprint(cert)}\"\n",
             "    certificate: |\n",
             _indent(_pem(cert), 6),

@@ -78,12 +78,27 @@ def _refuse_signer(signatories: Signatories, signer_id: str, meaning: str, now: 
         known = ", ".join(s.id for s in signatories.signers) or "none"
         raise SigningRefused(f"unknown signer '{signer_id}' (the signatories file {signatories.path} lists: {known})",
                              fix="use your own signer ID; new signers are added to the signatories file under review")
+    if signer.status == "retired":
+        raise SigningRefused(
+            f"signer '{signer_id}' ({signer.name}) is retired: the ID stays in the signatories file so past "
+            "signatures remain attributable, and cannot sign (FS-033)", where=str(signer.source),
+            fix="a person signs only under their own active signer ID; a new holder gets a new ID")
     revoked = signatories.revocation(signer, now)
     if revoked is not None:
         raise SigningRefused(
             f"signer '{signer_id}' was revoked at {format_time(revoked.revoked_at)} ({revoked.reason}); "
             "revoked credentials cannot sign (21 CFR 11.300(c))", where=str(revoked.source),
             fix="a revoked signer needs a new credential issued and listed in the signatories file")
+    cert = signer.certificate
+    if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+        # FS-034 (in part): a certificate outside its validity period cannot sign. The 730-day limit on the
+        # period itself is not enforced yet: the demo certificates are valid for ten years.
+        state = "is not valid before" if now < cert.not_valid_before_utc else "expired at"
+        moment = cert.not_valid_before_utc if now < cert.not_valid_before_utc else cert.not_valid_after_utc
+        raise SigningRefused(f"signer '{signer_id}': the certificate {signer.fingerprint} {state} "
+                             f"{format_time(moment)}; it cannot sign at {format_time(now)} (FS-034)",
+                             where=str(signer.source),
+                             fix="have a new certificate issued and listed in the signatories file")
     if meaning not in signer.meanings:
         raise SigningRefused(f"signer '{signer_id}' may not sign with meaning '{meaning}' "
                              f"(allowed: {', '.join(signer.meanings)})",

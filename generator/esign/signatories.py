@@ -57,6 +57,8 @@ SIGNATORIES_HEADER = """\
 #     fingerprint: sha256:<hex> of the signer's DER certificate
 #     certificate: the signer's certificate (PEM); its SHA-256 must equal `fingerprint`
 #     meanings:    the meanings this signer may sign with: authored, reviewed, approved, released
+#     status:      active (the default) or retired: the holder left; the ID stays listed, never reused,
+#                  so past signatures stay attributable, and cannot sign (FS-033)
 # Revoked credentials are listed in revocations.yaml beside this file.
 """
 
@@ -104,6 +106,7 @@ class Signer:
     certificate: x509.Certificate
     meanings: tuple[str, ...]
     source: Source
+    status: str = "active"  # active | retired (FS-033: the holder left; the ID is kept and cannot sign)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -217,6 +220,11 @@ def _load_cert(text: Any, where: Source, problems: _Problems) -> x509.Certificat
         return None
 
 
+SIGNER_STATUSES = ("active", "retired")
+_SIGNER_KEYS = ("id", "name", "title", "fingerprint", "certificate", "meanings", "status")
+_SIGNER_KEYS_TEXT = "id, name, title, fingerprint, certificate, meanings, status (optional)"
+
+
 def _signers(data: Any, path: Path, problems: _Problems) -> Iterator[Signer]:
     items = _field(data, "signers", problems, "a list of signers")
     if items is None:
@@ -229,18 +237,25 @@ def _signers(data: Any, path: Path, problems: _Problems) -> Iterator[Signer]:
     for index, entry in enumerate(items):
         where = _item_at(items, index, path)
         if not isinstance(entry, dict):
-            problems.add(where, "a signer must be a mapping", "id, name, title, fingerprint, certificate, meanings")
+            problems.add(where, "a signer must be a mapping", _SIGNER_KEYS_TEXT)
             continue
-        unknown = sorted(set(entry) - {"id", "name", "title", "fingerprint", "certificate", "meanings"})
+        unknown = sorted(set(entry) - set(_SIGNER_KEYS))
         for key in unknown:
-            problems.add(_key_at(entry, key), f"unknown key '{key}'", "id, name, title, fingerprint, certificate, meanings")
+            problems.add(_key_at(entry, key), f"unknown key '{key}'", _SIGNER_KEYS_TEXT)
         signer_id = _field(entry, "id", problems, "a signer ID such as demo-author")
         name = _field(entry, "name", problems, "the printed name")
         title = _field(entry, "title", problems, "a job title")
         fingerprint = _field(entry, "fingerprint", problems, "sha256:<64 hex digits>")
         pem = _field(entry, "certificate", problems, "the signer's PEM certificate")
         meanings = _field(entry, "meanings", problems, "a list of meanings: authored, reviewed, approved")
+        status = _field(entry, "status", problems, "active or retired", required=False)
         ok = True
+        if status is None:
+            status = "active"
+        elif status not in SIGNER_STATUSES:
+            problems.add(_at(entry, "status"), f"unknown status '{status}'",
+                         "active, or retired for a signer who left (the ID is kept and cannot sign)")
+            ok = False
         if signer_id is not None and (not isinstance(signer_id, str) or not _ID.match(signer_id)):
             problems.add(_at(entry, "id"), f"signer ID '{signer_id}' is not valid", "lower case letters, digits, dashes")
             ok = False
@@ -282,7 +297,7 @@ def _signers(data: Any, path: Path, problems: _Problems) -> Iterator[Signer]:
                 ok = False
         if ok and None not in (signer_id, name, title, fingerprint, cert, meanings) and cert is not None:
             yield Signer(id=signer_id, name=name, title=title, fingerprint=fingerprint, certificate=cert,
-                         meanings=tuple(meanings), source=where)
+                         meanings=tuple(meanings), source=where, status=status)
 
 
 def _revocations(path: Path, known: set[str]) -> tuple[Revocation, ...]:

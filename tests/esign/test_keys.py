@@ -53,6 +53,7 @@ def test_signatories_errors_name_file_line_column(tmp_path: Path, demo_keys: Dem
     text = demo_keys.signatories.read_text()
     broken = text.replace("meanings: [authored]", "meanings: [authored, signed]", 1)
     broken = broken.replace("- id: demo-reviewer", "- id: Demo Reviewer", 1)
+    broken = broken.replace("status: active", "status: left", 1)
     path = tmp_path / "signatories.yaml"
     path.write_text(broken)
     with pytest.raises(ContentError) as caught:
@@ -63,6 +64,8 @@ def test_signatories_errors_name_file_line_column(tmp_path: Path, demo_keys: Dem
     id_line = next(i for i, line in enumerate(lines, 1) if "Demo Reviewer" in line)
     assert f"{path}:{meaning_line}:26: error[SIG001] unknown meaning 'signed'" in message
     assert f"{path}:{id_line}:9: error[SIG001] signer ID 'Demo Reviewer' is not valid" in message
+    status_line = next(i for i, line in enumerate(lines, 1) if "status: left" in line)
+    assert f"{path}:{status_line}:13: error[SIG001] unknown status 'left'" in message
 
 
 def test_fingerprint_must_match_the_certificate(tmp_path: Path, demo_keys: DemoKeys) -> None:

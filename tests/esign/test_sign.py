@@ -168,6 +168,43 @@ def test_revoked_signer_is_refused(tmp_path: Path, sign: SignFn, demo_keys: Demo
         sign(binder, "demo-author", "authored", people=people)
 
 
+def test_retired_signer_is_refused_and_earlier_signatures_stay_valid(tmp_path: Path, sign: SignFn,
+                                                                       demo_keys: DemoKeys, binder: Path) -> None:
+    """FS-033: a holder who left keeps the ID with status retired; the ID cannot sign, and what it signed
+    before stays attributable and valid."""
+    from generator.esign.signatories import load_signatories
+    from generator.esign.verify import verify_binder
+
+    sign(binder, "demo-author", "authored")
+    folder = tmp_path / "people"
+    folder.mkdir()
+    text = demo_keys.signatories.read_text()
+    start = text.index("- id: demo-author")
+    text = text[:start] + text[start:].replace("status: active", "status: retired", 1)
+    (folder / "signatories.yaml").write_text(text)
+    people = load_signatories(folder / "signatories.yaml")
+    assert people.signer("demo-author").status == "retired"  # type: ignore[union-attr]
+    assert people.signer("demo-reviewer").status == "active"  # type: ignore[union-attr]
+    with pytest.raises(SigningRefused, match=r"signer 'demo-author' \(Alex Author\) is retired: .* cannot sign "
+                                             r"\(FS-033\)") as info:
+        sign(binder, "demo-author", "authored", people=people)
+    assert info.value.where is not None and info.value.where.startswith(str(folder / "signatories.yaml") + ":")
+    report = verify_binder(binder, people, None)
+    assert [s.signer for s in report.signatures] == ["demo-author"] and report.ok, report.all_problems()
+    sign(binder, "demo-reviewer", "reviewed", people=people)  # the other signers are not affected
+
+
+@pytest.mark.parametrize(("moment", "state"), [("2025-12-31T23:59:59Z", "is not valid before 2026-01-01T00:00:00Z"),
+                                             ("2036-01-01T00:00:01Z", "expired at 2036-01-01T00:00:00Z")])
+def test_certificate_outside_its_validity_cannot_sign(sign: SignFn, binder: Path, moment: str, state: str) -> None:
+    """FS-034: the demo certificates are valid 2026-01-01 to 2036-01-01; signing outside that is refused."""
+    from generator.esign.signatories import parse_time
+
+    with pytest.raises(SigningRefused, match=rf"signer 'demo-author': the certificate sha256:[0-9a-f]{{64}} {state}; "
+                                             rf"it cannot sign at {moment} \(FS-034\)"):
+        sign(binder, "demo-author", "authored", now=parse_time(moment))
+
+
 def test_key_of_another_person_is_refused(binder: Path, sign: SignFn, demo_keys: DemoKeys,
                                           signatories: Signatories, tmp_path: Path) -> None:
     from generator.esign.identity import Lockout
