@@ -89,15 +89,18 @@ def _refuse_signer(signatories: Signatories, signer_id: str, meaning: str, now: 
             f"signer '{signer_id}' was revoked at {format_time(revoked.revoked_at)} ({revoked.reason}); "
             "revoked credentials cannot sign (21 CFR 11.300(c))", where=str(revoked.source),
             fix="a revoked signer needs a new credential issued and listed in the signatories file")
+    # FS-034 (in part): a certificate outside its validity period cannot sign. The 730-day limit on the
+    # period itself is not enforced yet: the demo certificates are valid for ten years.
     cert = signer.certificate
-    if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
-        # FS-034 (in part): a certificate outside its validity period cannot sign. The 730-day limit on the
-        # period itself is not enforced yet: the demo certificates are valid for ten years.
-        state = "is not valid before" if now < cert.not_valid_before_utc else "expired at"
-        moment = cert.not_valid_before_utc if now < cert.not_valid_before_utc else cert.not_valid_after_utc
-        raise SigningRefused(f"signer '{signer_id}': the certificate {signer.fingerprint} {state} "
-                             f"{format_time(moment)}; it cannot sign at {format_time(now)} (FS-034)",
-                             where=str(signer.source),
+    if now < cert.not_valid_before_utc:
+        outside = f"is not valid before {format_time(cert.not_valid_before_utc)}"
+    elif now > cert.not_valid_after_utc:
+        outside = f"expired at {format_time(cert.not_valid_after_utc)}"
+    else:
+        outside = ""
+    if outside:
+        raise SigningRefused(f"signer '{signer_id}': the certificate {signer.fingerprint} {outside}; it cannot sign "
+                             f"at {format_time(now)} (FS-034)", where=str(signer.source),
                              fix="have a new certificate issued and listed in the signatories file")
     if meaning not in signer.meanings:
         raise SigningRefused(f"signer '{signer_id}' may not sign with meaning '{meaning}' "

@@ -222,7 +222,7 @@ def _load_cert(text: Any, where: Source, problems: _Problems) -> x509.Certificat
 
 SIGNER_STATUSES = ("active", "retired")
 _SIGNER_KEYS = ("id", "name", "title", "fingerprint", "certificate", "meanings", "status")
-_SIGNER_KEYS_TEXT = "id, name, title, fingerprint, certificate, meanings, status (optional)"
+_SIGNER_KEYS_TEXT = ", ".join(_SIGNER_KEYS) + " (optional)"
 
 
 def _signers(data: Any, path: Path, problems: _Problems) -> Iterator[Signer]:

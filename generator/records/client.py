@@ -172,11 +172,13 @@ CLOCK_TOLERANCE_S = 300  # FS-029: signing hosts keep UTC within this of the AWS
 
 
 def _parse_z(text: str) -> datetime | None:
+    """A UTC time written with Z (as `utc_z` writes it), else None."""
+    if not text.endswith("Z"):
+        return None
     try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00")) if text.endswith("Z") else None
+        return datetime.fromisoformat(text[:-1] + "+00:00")
     except ValueError:
         return None
-    return when.astimezone(UTC) if when is not None and when.tzinfo is not None else None
 
 
 def hash_stream(chunks: Iterator[bytes], hash_type: str, size: int) -> str:

@@ -21,10 +21,10 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from generator.errors import ValgenError
-from generator.targets.base import Target, allowed_write, make_session
+from generator.targets.base import Target, make_session
 from generator.targets.profile import PERSONAS, READER, PersonaAuth, TargetProfile
 
-__all__ = ["AwsTarget", "allowed_write"]
+__all__ = ["AwsTarget"]
 
 
 class _Resources(Mapping[str, str]):

@@ -11,7 +11,8 @@ import pytest
 from botocore.stub import Stubber
 
 from generator.errors import ValgenError
-from generator.targets.aws import AwsTarget, allowed_write
+from generator.targets.aws import AwsTarget
+from generator.targets.base import allowed_write
 from generator.targets.capabilities import capabilities
 from generator.targets.profile import load_profile
 from generator.targets.readback import read_setting, value_matches
